@@ -1,0 +1,84 @@
+/**
+ * Every environment variable commerce-mesh reads, with its local default.
+ * The README points here; nothing else in the project calls `Config.*` on a raw name.
+ */
+import { Config, Redacted } from "effect"
+
+export const ServiceNames = [
+  "gateway",
+  "catalog",
+  "inventory",
+  "cart",
+  "user",
+  "payment",
+  "delivery",
+  "order",
+  "analytics",
+] as const
+export type ServiceName = (typeof ServiceNames)[number]
+
+/** Local port plan: RPC on 71xx, the HTTP side port (health, readiness, metrics) on 91xx. */
+const portIndex: Record<ServiceName, number> = {
+  gateway: 0,
+  catalog: 1,
+  inventory: 2,
+  cart: 3,
+  user: 4,
+  payment: 5,
+  delivery: 6,
+  order: 7,
+  analytics: 8,
+}
+
+const envPrefix = (service: ServiceName) => service.toUpperCase()
+
+/** `DATABASE_URL`: the server and credentials; each service uses its own database `cm_<service>` on it. */
+export const databaseUrl = Config.redacted("DATABASE_URL").pipe(
+  Config.withDefault(Redacted.make("postgres://commerce:commerce@127.0.0.1:5432/postgres")),
+)
+
+/** `DATABASE_POOL_SIZE`: connections per service pool. */
+export const databasePoolSize = Config.integer("DATABASE_POOL_SIZE").pipe(Config.withDefault(10))
+
+/** `REDIS_URL` */
+export const redisUrl = Config.redacted("REDIS_URL").pipe(Config.withDefault(Redacted.make("redis://127.0.0.1:6379")))
+
+/** `AMQP_URL` */
+export const amqpUrl = Config.redacted("AMQP_URL").pipe(
+  Config.withDefault(Redacted.make("amqp://guest:guest@127.0.0.1:5672")),
+)
+
+/** `KAFKA_BROKERS`: comma separated host:port list. */
+export const kafkaBrokers = Config.string("KAFKA_BROKERS").pipe(
+  Config.withDefault("127.0.0.1:9092"),
+  Config.map((s) =>
+    s
+      .split(",")
+      .map((b) => b.trim())
+      .filter((b) => b.length > 0),
+  ),
+)
+
+/** `LOG_LEVEL`: Trace | Debug | Info | Warning | Error | None */
+export const logLevel = Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(undefined))
+
+/** `<SERVICE>_HOST`: where a service's ports are reached (Kubernetes sets a DNS name). */
+export const serviceHost = (service: ServiceName) =>
+  Config.string(`${envPrefix(service)}_HOST`).pipe(Config.withDefault("127.0.0.1"))
+
+/** `<SERVICE>_BIND`: the interface a service listens on. */
+export const serviceBind = (service: ServiceName) =>
+  Config.string(`${envPrefix(service)}_BIND`).pipe(Config.withDefault("127.0.0.1"))
+
+/** `<SERVICE>_RPC_PORT`: the port a service's RpcGroup is served on. */
+export const rpcPort = (service: ServiceName) =>
+  Config.port(`${envPrefix(service)}_RPC_PORT`).pipe(Config.withDefault(7100 + portIndex[service]))
+
+/** `<SERVICE>_HTTP_PORT`: the side port with /healthz, /readyz and /metrics (the gateway serves its REST API here). */
+export const httpPort = (service: ServiceName) =>
+  Config.port(`${envPrefix(service)}_HTTP_PORT`).pipe(
+    Config.withDefault(service === "gateway" ? 8080 : 9100 + portIndex[service]),
+  )
+
+/** `SHUTDOWN_GRACE_MS`: how long in-flight work may drain after SIGTERM before the process exits. */
+export const shutdownGraceMillis = Config.integer("SHUTDOWN_GRACE_MS").pipe(Config.withDefault(10_000))

@@ -1,0 +1,88 @@
+/**
+ * One prom-client registry per process. Metric names and labels are shared by every service so a
+ * dashboard query works across all of them; `service` is a label because the monolith mode runs
+ * several services in one process. The list of metrics lives in deploy/METRICS.md.
+ */
+import { Effect } from "effect"
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client"
+
+export const registry = new Registry()
+collectDefaultMetrics({ register: registry })
+
+const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
+
+export const httpRequests = new Counter({
+  name: "http_requests_total",
+  help: "HTTP requests answered, by route and status class",
+  labelNames: ["service", "method", "route", "status"] as const,
+  registers: [registry],
+})
+
+export const httpRequestDuration = new Histogram({
+  name: "http_request_duration_seconds",
+  help: "HTTP request latency",
+  labelNames: ["service", "method", "route"] as const,
+  buckets: latencyBuckets,
+  registers: [registry],
+})
+
+export const rpcRequests = new Counter({
+  name: "rpc_requests_total",
+  help: "RPC calls handled, by method and outcome (ok, or the error tag)",
+  labelNames: ["service", "method", "outcome"] as const,
+  registers: [registry],
+})
+
+export const rpcRequestDuration = new Histogram({
+  name: "rpc_request_duration_seconds",
+  help: "RPC handler latency",
+  labelNames: ["service", "method"] as const,
+  buckets: latencyBuckets,
+  registers: [registry],
+})
+
+export const messagesHandled = new Counter({
+  name: "messages_handled_total",
+  help: "Bus messages handled, by transport (amqp, kafka), queue or topic and outcome (ok, retry, dead_letter)",
+  labelNames: ["service", "transport", "queue", "outcome"] as const,
+  registers: [registry],
+})
+
+export const deadLetters = new Counter({
+  name: "dead_letters_total",
+  help: "Messages sent to a dead-letter queue",
+  labelNames: ["service", "queue", "reason"] as const,
+  registers: [registry],
+})
+
+export const queueDepth = new Gauge({
+  name: "queue_depth",
+  help: "Messages waiting in a queue, sampled",
+  labelNames: ["service", "queue"] as const,
+  registers: [registry],
+})
+
+export const outboxPending = new Gauge({
+  name: "outbox_pending",
+  help: "Outbox events not yet published",
+  labelNames: ["service"] as const,
+  registers: [registry],
+})
+
+export const outboxPublished = new Counter({
+  name: "outbox_published_total",
+  help: "Outbox events published to Kafka",
+  labelNames: ["service", "topic"] as const,
+  registers: [registry],
+})
+
+export const kafkaConsumerLag = new Gauge({
+  name: "kafka_consumer_lag",
+  help: "Messages between a consumer group's committed offset and the partition's high watermark",
+  labelNames: ["service", "group", "topic", "partition"] as const,
+  registers: [registry],
+})
+
+/** Prometheus text exposition of everything registered in this process. */
+export const renderMetrics = Effect.promise(() => registry.metrics())
+export const metricsContentType = registry.contentType

@@ -1,0 +1,130 @@
+/**
+ * Each service owns one PostgreSQL database, `cm_<service>`, on the server named by DATABASE_URL.
+ * `PostgresLive(service)` creates that database when missing, opens a pool on it and applies the
+ * plain SQL files of `migrations/<service>/` in order before the Layer is ready.
+ */
+import * as Reactivity from "@effect/experimental/Reactivity"
+import * as Migrator from "@effect/sql/Migrator"
+import { SqlClient } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { Config, Duration, Effect, Layer, Redacted, Schedule } from "effect"
+import { readdir } from "node:fs/promises"
+import { isAbsolute, join } from "node:path"
+import { databasePoolSize, databaseUrl, type ServiceName } from "./config.ts"
+
+export const migrationsRoot = join(import.meta.dir, "..", "migrations")
+
+/** The database a service owns. Tests may set DATABASE_NAME_SUFFIX to work in a database of their own. */
+export const databaseName = (service: ServiceName | string) =>
+  Config.string("DATABASE_NAME_SUFFIX").pipe(
+    Config.withDefault(""),
+    Config.map((suffix) => `cm_${service}${suffix}`),
+  )
+
+const withDatabase = (url: Redacted.Redacted, database: string) => {
+  const parsed = new URL(Redacted.value(url))
+  parsed.pathname = `/${database}`
+  return Redacted.make(parsed.toString())
+}
+
+const DUPLICATE_DATABASE = "42P04"
+const UNIQUE_VIOLATION = "23505"
+
+const pgErrorCode = (error: unknown): string | undefined => {
+  const cause = (error as { cause?: { code?: unknown } }).cause
+  return typeof cause?.code === "string" ? cause.code : undefined
+}
+
+/** Connect to the server's maintenance database and create `database` if it does not exist yet. */
+export const ensureDatabase = Effect.fn("Postgres.ensureDatabase")(
+  function* (database: string) {
+    const url = yield* databaseUrl
+    const admin = yield* PgClient.make({ url, maxConnections: 1, applicationName: "commerce-mesh-admin" })
+    const existing = yield* admin<{
+      exists: boolean
+    }>`SELECT true AS exists FROM pg_database WHERE datname = ${database}`
+    if (existing.length > 0) return
+    // Two processes may race to create the same database; the loser sees a duplicate and is done too.
+    yield* admin.unsafe(`CREATE DATABASE "${database.replaceAll('"', '""')}"`).pipe(
+      Effect.catchIf(
+        (error) => {
+          const code = pgErrorCode(error)
+          return code === DUPLICATE_DATABASE || code === UNIQUE_VIOLATION
+        },
+        () => Effect.void,
+      ),
+    )
+  },
+  Effect.scoped,
+  Effect.provide(Reactivity.layer),
+)
+
+/**
+ * Reads `migrations/<folder>/NNNN_name.sql` files (or an absolute folder, for test fixtures);
+ * each file runs as one multi-statement script inside the migrator's transaction.
+ */
+export const sqlFileLoader = (folder: string): Migrator.Loader =>
+  Effect.gen(function* () {
+    const directory = isAbsolute(folder) ? folder : join(migrationsRoot, folder)
+    const files = yield* Effect.tryPromise({
+      try: () => readdir(directory),
+      catch: (error) =>
+        new Migrator.MigrationError({ reason: "bad-state", message: `cannot read ${directory}: ${error}` }),
+    })
+    const migrations: Array<Migrator.ResolvedMigration> = []
+    for (const file of files) {
+      const match = /^(\d+)_(.+)\.sql$/.exec(file)
+      if (match === null) continue
+      const [, id, name] = match
+      const path = join(directory, file)
+      const run = Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const text = yield* Effect.promise(() => Bun.file(path).text())
+        yield* sql.unsafe(text)
+      })
+      migrations.push([Number(id), name ?? file, Effect.succeed(run)])
+    }
+    return migrations.sort(([a], [b]) => a - b)
+  })
+
+const runMigrations = Migrator.make({})
+
+export const migrate = (folder: string) =>
+  runMigrations({ loader: sqlFileLoader(folder), table: "schema_migrations" }).pipe(
+    // A replica starting at the same moment holds the migrations lock; wait for it instead of failing.
+    Effect.retry({
+      schedule: Schedule.spaced("200 millis").pipe(Schedule.intersect(Schedule.recurs(50))),
+      while: (error) => error._tag === "MigrationError" && error.reason === "locked",
+    }),
+    Effect.withSpan("Postgres.migrate", { attributes: { folder } }),
+  )
+
+export interface PostgresOptions {
+  /** Folder under migrations/ (defaults to the service name). */
+  readonly migrations?: string
+  readonly poolSize?: number
+}
+
+/** SqlClient + PgClient for a service's own database, migrated before anything uses it. */
+export const PostgresLive = (service: ServiceName | string, options: PostgresOptions = {}) =>
+  Layer.unwrapEffect(
+    Effect.gen(function* () {
+      const url = yield* databaseUrl
+      const database = yield* databaseName(service)
+      const poolSize = options.poolSize ?? (yield* databasePoolSize)
+      yield* ensureDatabase(database).pipe(
+        Effect.retry(Schedule.exponential("100 millis").pipe(Schedule.intersect(Schedule.recurs(6)))),
+      )
+      const client = PgClient.layer({
+        url: withDatabase(url, database),
+        maxConnections: poolSize,
+        applicationName: `commerce-mesh-${service}`,
+        connectTimeout: Duration.seconds(5),
+      })
+      const migrated = Layer.effectDiscard(migrate(options.migrations ?? service))
+      return migrated.pipe(Layer.provideMerge(client))
+    }),
+  )
+
+/** Readiness probe for the side port. */
+export const postgresReady = Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT 1`)

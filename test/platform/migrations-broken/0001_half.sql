@@ -1,0 +1,2 @@
+CREATE TABLE half_written (id integer PRIMARY KEY);
+SELECT no_such_function();

@@ -1,0 +1,74 @@
+import { afterAll, describe, expect, test } from "bun:test"
+import { SqlClient } from "@effect/sql"
+import { Effect, Layer } from "effect"
+import { join } from "node:path"
+import { ensureDatabase, PostgresLive } from "../../src/postgres.ts"
+import { adminQuery } from "../support/postgres.ts"
+import { runTest } from "../support/run.ts"
+
+const service = `platform_pg_${crypto.randomUUID().slice(0, 8)}`
+const database = `cm_${service}`
+const migrations = join(import.meta.dir, "migrations")
+
+const withDatabase = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>) =>
+  runTest(Effect.scoped(Effect.provide(effect, PostgresLive(service, { migrations, poolSize: 2 }))))
+
+describe("PostgresLive", () => {
+  afterAll(() => adminQuery(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`))
+
+  test("creates the service's database and applies its migrations in order", async () => {
+    const rows = await withDatabase(
+      Effect.flatMap(
+        SqlClient.SqlClient,
+        (sql) => sql<{ id: string; quantity: number; version: number }>`
+        SELECT id, quantity, version FROM widgets`,
+      ),
+    )
+    expect(rows).toEqual([{ id: "seed", quantity: 1, version: 0 }])
+    const databases = await adminQuery(`SELECT datname FROM pg_database WHERE datname = '${database}'`)
+    expect(databases).toHaveLength(1)
+  })
+
+  test("running the migrations again changes nothing", async () => {
+    const applied = await withDatabase(
+      Effect.flatMap(
+        SqlClient.SqlClient,
+        (sql) => sql<{ migration_id: number; name: string }>`
+        SELECT migration_id, name FROM schema_migrations ORDER BY migration_id`,
+      ),
+    )
+    expect(applied).toEqual([
+      { migration_id: 1, name: "widgets" },
+      { migration_id: 2, name: "widget_versions" },
+    ])
+    const seeds = await withDatabase(
+      Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ n: number }>`SELECT count(*)::int AS n FROM widgets`),
+    )
+    expect(seeds).toEqual([{ n: 1 }])
+  })
+
+  test("two processes racing to create the same database both succeed", async () => {
+    const racer = `cm_${service}_race`
+    try {
+      await runTest(
+        Effect.all([ensureDatabase(racer), ensureDatabase(racer), ensureDatabase(racer)], { concurrency: 3 }),
+      )
+      expect(await adminQuery(`SELECT datname FROM pg_database WHERE datname = '${racer}'`)).toHaveLength(1)
+    } finally {
+      await adminQuery(`DROP DATABASE IF EXISTS "${racer}" WITH (FORCE)`)
+    }
+  })
+
+  test("a broken migration fails the Layer and leaves no partial schema", async () => {
+    const broken = join(import.meta.dir, "migrations-broken")
+    const layer = PostgresLive(`${service}_broken`, { migrations: broken, poolSize: 1 })
+    const exit = await Effect.runPromiseExit(Effect.scoped(Layer.build(layer)))
+    expect(exit._tag).toBe("Failure")
+    const tables = await adminQuery(
+      "SELECT table_name FROM information_schema.tables WHERE table_name IN ('half_written', 'schema_migrations')",
+      `cm_${service}_broken`,
+    )
+    expect(tables.map((row) => row.table_name)).toEqual(["schema_migrations"])
+    await adminQuery(`DROP DATABASE IF EXISTS "cm_${service}_broken" WITH (FORCE)`)
+  })
+})
