@@ -83,6 +83,28 @@ export const kafkaConsumerLag = new Gauge({
   registers: [registry],
 })
 
+export const sagaRuns = new Counter({
+  name: "saga_runs_total",
+  help: "Saga runs that reached a terminal state, by outcome (completed, failed)",
+  labelNames: ["service", "saga", "outcome"] as const,
+  registers: [registry],
+})
+
+export const sagaRecoveries = new Counter({
+  name: "saga_recoveries_total",
+  help: "Sagas resumed by the recovery loop after a crash, a lost lease or a paused unwind",
+  labelNames: ["service", "saga"] as const,
+  registers: [registry],
+})
+
+export const sagaStepDuration = new Histogram({
+  name: "saga_step_duration_seconds",
+  help: "Duration of saga steps and compensations, by outcome",
+  labelNames: ["service", "saga", "step", "outcome"] as const,
+  buckets: latencyBuckets,
+  registers: [registry],
+})
+
 /** Prometheus text exposition of everything registered in this process. */
 export const renderMetrics = Effect.promise(() => registry.metrics())
 export const metricsContentType = registry.contentType

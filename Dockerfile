@@ -1,0 +1,20 @@
+# One image for every service; the entry is chosen by argument:
+#   docker build -t commerce-mesh .
+#   docker run commerce-mesh inventory
+FROM oven/bun:1.4-slim AS deps
+WORKDIR /app
+COPY package.json bun.lock ./
+RUN bun install --frozen-lockfile --production --ignore-scripts
+
+FROM oven/bun:1.4-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json tsconfig.json bunfig.toml ./
+COPY rpc ./rpc
+COPY src ./src
+COPY services ./services
+COPY migrations ./migrations
+USER bun
+ENTRYPOINT ["/bin/sh", "-c", "exec bun run services/$0/main.ts"]
+CMD ["gateway"]

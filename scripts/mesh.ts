@@ -1,0 +1,98 @@
+/**
+ * The mesh runner: starts every service under services/ as its own Bun process, prefixes and
+ * streams their logs, waits until each answers /readyz, restarts one that crashes (with backoff),
+ * and stops them all with SIGTERM (then SIGKILL after the grace period) on Ctrl-C.
+ *
+ *   bun run scripts/mesh.ts [service ...]      # default: every services/<name>/main.ts
+ */
+import { BunRuntime } from "@effect/platform-bun"
+import { Duration, Effect, Schedule } from "effect"
+import { existsSync } from "node:fs"
+import { join } from "node:path"
+import { httpPort, serviceHost, ServiceNames, type ServiceName } from "../src/config.ts"
+
+const root = join(import.meta.dir, "..")
+const colors = [31, 32, 33, 34, 35, 36, 91, 92, 93, 94, 95, 96]
+
+const isService = (name: string): name is ServiceName => (ServiceNames as ReadonlyArray<string>).includes(name)
+
+const requested = process.argv.slice(2)
+const services = (requested.length > 0 ? requested : ServiceNames).filter(
+  (name): name is ServiceName => isService(name) && existsSync(join(root, "services", name, "main.ts")),
+)
+
+const pipeWithPrefix = (stream: ReadableStream<Uint8Array>, prefix: string) =>
+  Effect.promise(async () => {
+    const decoder = new TextDecoder()
+    let pending = ""
+    for await (const chunk of stream) {
+      pending += decoder.decode(chunk, { stream: true })
+      const lines = pending.split("\n")
+      pending = lines.pop() ?? ""
+      for (const line of lines) process.stdout.write(`${prefix} ${line}\n`)
+    }
+    if (pending.length > 0) process.stdout.write(`${prefix} ${pending}\n`)
+  })
+
+const waitReady = (service: ServiceName) =>
+  Effect.gen(function* () {
+    const url = `http://${yield* serviceHost(service)}:${yield* httpPort(service)}/readyz`
+    yield* Effect.tryPromise(() => fetch(url).then((r) => (r.ok ? r : Promise.reject(new Error(`${r.status}`))))).pipe(
+      Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.upTo("60 seconds"))),
+    )
+    return url.replace("/readyz", "/metrics")
+  })
+
+/** Runs one service forever: a crash restarts it after a growing pause (reset once it stayed up). */
+const supervise = (service: ServiceName, index: number) => {
+  const prefix = `\x1b[${colors[index % colors.length]}m${service.padEnd(10)}\x1b[0m|`
+  const once = Effect.acquireUseRelease(
+    Effect.sync(() =>
+      Bun.spawn(["bun", "run", join(root, "services", service, "main.ts")], {
+        cwd: root,
+        stdout: "pipe",
+        stderr: "pipe",
+        env: process.env,
+      }),
+    ),
+    (child) =>
+      Effect.all([pipeWithPrefix(child.stdout, prefix), pipeWithPrefix(child.stderr, prefix)], {
+        concurrency: 2,
+      }).pipe(Effect.zipRight(Effect.promise(() => child.exited))),
+    (child) =>
+      Effect.gen(function* () {
+        if (child.exitCode !== null) return
+        child.kill("SIGTERM")
+        const exited = yield* Effect.promise(() => child.exited).pipe(Effect.timeout(Duration.seconds(12)), Effect.option)
+        if (exited._tag === "None") child.kill("SIGKILL")
+      }),
+  )
+  return once.pipe(
+    Effect.tap((code) => Effect.sync(() => process.stdout.write(`${prefix} exited with ${code}; restarting\n`))),
+    Effect.repeat(Schedule.exponential("500 millis").pipe(Schedule.either(Schedule.spaced("10 seconds")))),
+  )
+}
+
+const main = Effect.gen(function* () {
+  if (services.length === 0) {
+    yield* Effect.sync(() => console.log("no services to start (services/<name>/main.ts)"))
+    return
+  }
+  const started = performance.now()
+  yield* Effect.forEach(services, (service, index) => Effect.forkScoped(supervise(service, index)), { discard: true })
+  const metrics = yield* Effect.forEach(services, (service) => waitReady(service), { concurrency: "unbounded" })
+  const seconds = ((performance.now() - started) / 1000).toFixed(2)
+  const lines = [
+    "",
+    `mesh ready in ${seconds}s: ${services.length} services`,
+    services.includes("gateway") ? `  gateway  http://127.0.0.1:${yield* httpPort("gateway")}` : "",
+    services.includes("gateway") ? `  docs     http://127.0.0.1:${yield* httpPort("gateway")}/docs` : "",
+    ...services.map((service, index) => `  ${service.padEnd(10)} metrics ${metrics[index]}`),
+    "Ctrl-C stops everything.",
+    "",
+  ]
+  yield* Effect.sync(() => console.log(lines.filter((line) => line !== "").join("\n")))
+  return yield* Effect.never
+}).pipe(Effect.scoped)
+
+BunRuntime.runMain(main)

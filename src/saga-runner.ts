@@ -1,0 +1,90 @@
+/**
+ * Drives sagas in the background of a service: `start` runs a freshly created saga at once, and a
+ * recovery loop (at start-up and then periodically) turns overdue sagas to compensating and claims
+ * every non-terminal saga whose lease expired — one left by a crashed process or another replica.
+ * While a saga runs, its lease is renewed; on a graceful shutdown the running sagas are interrupted
+ * (no compensation fires) and their leases released so the next process resumes them at once.
+ */
+import { Duration, Effect, FiberSet, Schedule } from "effect"
+import * as Saga from "./saga.ts"
+import { SagaLog } from "./saga-log.ts"
+import { sagaRecoveries, sagaRuns } from "./metrics.ts"
+
+export interface SagaRunnerOptions {
+  readonly service: string
+  readonly recoveryInterval?: Duration.DurationInput
+  readonly claimBatch?: number
+  readonly lease?: Duration.DurationInput
+}
+
+type AnySaga<R> = Saga.Saga<unknown, Record<string, unknown>, R>
+
+export const makeSagaRunner = <R>(sagas: ReadonlyArray<AnySaga<R>>, options: SagaRunnerOptions) =>
+  Effect.gen(function* () {
+    const log = yield* SagaLog
+    const fibers = yield* FiberSet.make()
+    const running = new Set<string>()
+    const byName = new Map(sagas.map((saga) => [saga.name, saga]))
+    const lease = Duration.decode(options.lease ?? Duration.seconds(15))
+    const renewEvery = Duration.divide(lease, 3).pipe((d) => (d._tag === "Some" ? d.value : lease))
+
+    const drive = (id: string, saga: AnySaga<R>, origin: "start" | "recovery") =>
+      Effect.gen(function* () {
+        if (running.has(id)) return
+        running.add(id)
+        const body = Effect.gen(function* () {
+          yield* Effect.forkScoped(log.renew(id).pipe(Effect.repeat(Schedule.spaced(renewEvery)), Effect.ignore))
+          return yield* Saga.run(saga, id)
+        }).pipe(
+          Effect.scoped,
+          Effect.tap((outcome) =>
+            Effect.sync(() => sagaRuns.inc({ service: options.service, saga: saga.name, outcome: outcome.state })),
+          ),
+          Effect.tapError((error) =>
+            Effect.logWarning("saga paused; the recovery loop will resume it").pipe(
+              Effect.annotateLogs({ sagaId: id, error: error._tag }),
+              Effect.zipRight(log.release(id).pipe(Effect.ignore)),
+            ),
+          ),
+          Effect.onInterrupt(() => log.release(id).pipe(Effect.ignore)),
+          Effect.ensuring(Effect.sync(() => running.delete(id))),
+          Effect.annotateLogs({ sagaId: id, saga: saga.name, origin }),
+          Effect.ignore,
+        )
+        yield* FiberSet.run(fibers, body)
+      })
+
+    const recover = Effect.gen(function* () {
+      const overdue = yield* log.abandonOverdue
+      const claimed = yield* log.claim(options.claimBatch ?? 50)
+      for (const { id, name } of claimed) {
+        const saga = byName.get(name)
+        if (saga === undefined) {
+          yield* log.release(id)
+          continue
+        }
+        sagaRecoveries.inc({ service: options.service, saga: name })
+        yield* drive(id, saga, "recovery")
+      }
+      if (overdue > 0 || claimed.length > 0) {
+        yield* Effect.logInfo("saga recovery pass").pipe(Effect.annotateLogs({ overdue, resumed: claimed.length }))
+      }
+    }).pipe(
+      Effect.catchAll((error) => Effect.logWarning("saga recovery pass failed").pipe(Effect.annotateLogs({ error: error.message }))),
+    )
+
+    yield* Effect.forkScoped(
+      recover.pipe(Effect.repeat(Schedule.spaced(options.recoveryInterval ?? Duration.seconds(2)))),
+    )
+
+    return {
+      /** Runs a saga created in this process (its lease is already ours). */
+      start: (id: string, name: string) => {
+        const saga = byName.get(name)
+        return saga === undefined ? Effect.dieMessage(`unknown saga ${name}`) : drive(id, saga, "start")
+      },
+      /** One recovery pass now (tests, and start-up). */
+      recover,
+      running: Effect.sync(() => running.size),
+    }
+  })

@@ -1,0 +1,196 @@
+/**
+ * A small durable saga engine: named steps, each with an action, a result Schema and a compensation,
+ * run in order; a failure unwinds the completed steps in reverse. Every step start and outcome is
+ * written to a SagaLog before the next begins, so `run` can be called again after a crash and resumes
+ * where the log stops — forward, or compensating. Interruption (a shutdown) records nothing: the
+ * interrupted step runs again on resume, so actions and compensations must be idempotent by
+ * (saga id, step). The shape follows @effect/workflow's activities so a later move stays possible.
+ */
+import { Data, Duration, Effect, Option, type ParseResult, Schedule, Schema } from "effect"
+import { SagaFailure, SagaLog, type SagaLogError, type SagaState } from "./saga-log.ts"
+
+export interface StepContext<Input, Results> {
+  readonly sagaId: string
+  readonly input: Input
+  readonly results: Results
+  /** Idempotency key for calls this step makes: `${sagaId}:${step}`. */
+  readonly key: string
+}
+
+export interface StepDefinition<Input, Results, A, I, E, R> {
+  readonly result: Schema.Schema<A, I>
+  readonly action: (context: StepContext<Input, Results>) => Effect.Effect<A, E, R>
+  /**
+   * Undo the step. `result` is None when the action's outcome is unknown (it was started but its
+   * completion never reached the log), so a compensation must be safe whether or not it happened.
+   */
+  readonly compensate?: (context: StepContext<Input, Results>, result: Option.Option<A>) => Effect.Effect<void, unknown, R>
+  /** Errors worth retrying before they count as the step's failure (transport faults, timeouts). */
+  readonly isTransient?: (error: E | StepTimeout) => boolean
+  readonly retry?: Schedule.Schedule<unknown, E | StepTimeout>
+  readonly compensationRetry?: Schedule.Schedule<unknown, unknown>
+  readonly timeout?: Duration.DurationInput
+}
+
+export class StepTimeout extends Schema.TaggedError<StepTimeout>()("StepTimeout", {
+  step: Schema.String,
+  millis: Schema.Number,
+}) {}
+
+interface AnyStep<R> {
+  readonly name: string
+  readonly definition: StepDefinition<unknown, Record<string, unknown>, unknown, unknown, unknown, R>
+}
+
+export interface SagaOutcome {
+  readonly sagaId: string
+  readonly state: Extract<SagaState, "completed" | "failed">
+  readonly failure: Option.Option<SagaFailure>
+  readonly results: Record<string, unknown>
+}
+
+const defaultTimeout = Duration.seconds(10)
+const defaultRetry = Schedule.exponential("50 millis", 2).pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(4)))
+/** Compensations must eventually succeed; beyond this the saga stays compensating for the next recovery pass. */
+const compensationRetry = Schedule.exponential("100 millis", 2).pipe(
+  Schedule.jittered,
+  Schedule.intersect(Schedule.recurs(6)),
+)
+
+const describe = (step: string, error: unknown, outcomeUnknown: boolean): SagaFailure => {
+  if (typeof error === "object" && error !== null && "_tag" in error) {
+    const tagged = error as { _tag: unknown; message?: unknown }
+    const { _tag, ...detail } = tagged as Record<string, unknown>
+    return new SagaFailure({
+      step,
+      tag: String(_tag),
+      message: typeof tagged.message === "string" && tagged.message.length > 0 ? tagged.message : String(_tag),
+      detail,
+      outcomeUnknown,
+    })
+  }
+  return new SagaFailure({ step, tag: "StepFailed", message: String(error), outcomeUnknown })
+}
+
+/** A saga definition: an ordered list of steps whose results accumulate into `Results`. */
+export class Saga<Input, Results extends Record<string, unknown>, R> {
+  constructor(
+    readonly name: string,
+    readonly decodeInput: (input: unknown) => Effect.Effect<Input, ParseResult.ParseError>,
+    readonly steps: ReadonlyArray<AnyStep<R>>,
+  ) {}
+
+  step<const K extends string, A, I, E, R2>(
+    name: K,
+    definition: StepDefinition<Input, Results, A, I, E, R2>,
+  ): Saga<Input, Results & { readonly [k in K]: A }, R | R2> {
+    return new Saga(this.name, this.decodeInput, [
+      ...this.steps,
+      { name, definition: definition as unknown as AnyStep<R | R2>["definition"] },
+    ])
+  }
+}
+
+export const make = <Input, I>(name: string, input: Schema.Schema<Input, I>) =>
+  new Saga<Input, {}, never>(name, Schema.decodeUnknown(input), [])
+
+/** A compensation kept failing; the saga stays compensating and the next recovery pass retries it. */
+export class CompensationIncomplete extends Data.TaggedError("CompensationIncomplete")<{
+  readonly sagaId: string
+  readonly step: string
+  readonly cause: unknown
+}> {}
+
+/**
+ * Drives saga `sagaId` (already created in the log) to a terminal state, resuming from its record.
+ * Fails with SagaLogError (the log is unreachable, or this process lost the lease) or
+ * CompensationIncomplete; either way the log still says where to resume.
+ */
+export const run = <Input, Results extends Record<string, unknown>, R>(
+  saga: Saga<Input, Results, R>,
+  sagaId: string,
+): Effect.Effect<SagaOutcome, SagaLogError | CompensationIncomplete, R | SagaLog> =>
+  Effect.gen(function* () {
+    const log = yield* SagaLog
+    const record = yield* log.load(sagaId)
+    const input = yield* saga.decodeInput(record.input).pipe(Effect.orDie)
+    const results: Record<string, unknown> = {}
+    const contextFor = (step: string): StepContext<unknown, Record<string, unknown>> => ({
+      sagaId,
+      input,
+      results,
+      key: `${sagaId}:${step}`,
+    })
+
+    // Results already in the log are decoded once, so later steps and compensations see them.
+    for (const step of saga.steps) {
+      const entry = record.steps[step.name]
+      if (entry?.action === "completed") {
+        results[step.name] = yield* Schema.decodeUnknown(step.definition.result)(entry.result).pipe(Effect.orDie)
+      }
+    }
+
+    let failure: Option.Option<SagaFailure> = record.failure
+    if (record.state === "completed" || record.state === "failed") {
+      return { sagaId, state: record.state, failure, results } satisfies SagaOutcome
+    }
+    if (record.state === "running") {
+      for (const step of saga.steps) {
+        if (record.steps[step.name]?.action === "completed") continue
+        const definition = step.definition
+        yield* log.stepStarted(sagaId, step.name)
+        const timeout = definition.timeout ?? defaultTimeout
+        const attempt = definition.action(contextFor(step.name)).pipe(
+          Effect.timeoutFail({
+            duration: timeout,
+            onTimeout: () => new StepTimeout({ step: step.name, millis: Duration.toMillis(timeout) }),
+          }),
+        )
+        const isTransient = definition.isTransient ?? ((error: unknown) => error instanceof StepTimeout)
+        const outcome = yield* attempt.pipe(
+          Effect.retry({ schedule: definition.retry ?? defaultRetry, while: isTransient }),
+          Effect.either,
+          Effect.withSpan(`Saga.${saga.name}.${step.name}`, { attributes: { sagaId } }),
+        )
+        if (outcome._tag === "Right") {
+          const encoded = yield* Schema.encode(definition.result)(outcome.right).pipe(Effect.orDie)
+          yield* log.stepCompleted(sagaId, step.name, encoded)
+          results[step.name] = outcome.right
+          continue
+        }
+        const reason = describe(step.name, outcome.left, isTransient(outcome.left))
+        yield* log.stepFailed(sagaId, step.name, reason)
+        failure = Option.some(reason)
+        break
+      }
+      if (Option.isNone(failure)) {
+        yield* log.finish(sagaId, "completed", Option.none())
+        return { sagaId, state: "completed", failure, results } satisfies SagaOutcome
+      }
+    }
+
+    // Unwind in reverse: completed steps, and those whose outcome is unknown (started with no recorded
+    // outcome, or failed on a transient error after its retries). A step that failed on a domain error
+    // did nothing and needs no undo.
+    const latest = yield* log.load(sagaId)
+    const unknownFailure = Option.filter(failure, (f) => f.outcomeUnknown).pipe(Option.map((f) => f.step))
+    for (const step of [...saga.steps].reverse()) {
+      const entry = latest.steps[step.name]
+      if (entry === undefined || entry.compensated) continue
+      if (entry.action === "failed" && !Option.contains(unknownFailure, step.name)) continue
+      const compensate = step.definition.compensate
+      if (compensate !== undefined) {
+        const known = entry.action === "completed" ? Option.some(results[step.name]) : Option.none()
+        yield* compensate(contextFor(step.name), known).pipe(
+          Effect.retry(step.definition.compensationRetry ?? compensationRetry),
+          Effect.withSpan(`Saga.${saga.name}.${step.name}.compensate`, { attributes: { sagaId } }),
+          Effect.mapError((cause) => new CompensationIncomplete({ sagaId, step: step.name, cause })),
+        )
+      }
+      yield* log.stepCompensated(sagaId, step.name)
+    }
+    yield* log.finish(sagaId, "failed", failure)
+    return { sagaId, state: "failed", failure, results } satisfies SagaOutcome
+  })
+
+export { SagaFailure }
