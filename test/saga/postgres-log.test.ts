@@ -1,0 +1,149 @@
+import { afterAll, describe, expect, test } from "bun:test"
+import { SqlClient } from "@effect/sql"
+import { Duration, Effect, Layer, Option, Schema } from "effect"
+import { join } from "node:path"
+import { PostgresLive } from "../../src/postgres.ts"
+import * as Saga from "../../src/saga.ts"
+import { SagaLog } from "../../src/saga-log.ts"
+import { makePostgresSagaLog } from "../../src/saga-log-postgres.ts"
+import { makeSagaRunner } from "../../src/saga-runner.ts"
+import { adminQuery } from "../support/postgres.ts"
+import { testRuntime } from "../support/run.ts"
+
+const service = `saga_log_${crypto.randomUUID().slice(0, 8)}`
+const runtime = testRuntime(PostgresLive(service, { migrations: join(import.meta.dir, "migrations"), poolSize: 4 }))
+
+afterAll(async () => {
+  await runtime.dispose()
+  await adminQuery(`DROP DATABASE IF EXISTS "cm_${service}" WITH (FORCE)`)
+})
+
+const Input = Schema.Struct({ amount: Schema.Int })
+
+const twoSteps = (calls: Array<string>, failSecond = false) =>
+  Saga.make("two-steps", Input)
+    .step("debit", {
+      result: Schema.Struct({ debited: Schema.Int }),
+      action: ({ input }) => Effect.sync(() => (calls.push("debit"), { debited: input.amount })),
+      compensate: (_, result) => Effect.sync(() => calls.push(`credit ${Option.getOrUndefined(result)?.debited}`)),
+    })
+    .step("notify", {
+      result: Schema.Literal("sent"),
+      action: () =>
+        failSecond
+          ? Effect.fail({ _tag: "MailboxFull" as const, message: "mailbox full" })
+          : Effect.sync(() => (calls.push("notify"), "sent" as const)),
+    })
+
+const withLog = <A, E, R>(owner: string, lease: Duration.DurationInput, effect: Effect.Effect<A, E, R | SagaLog>) =>
+  Effect.provide(effect, Layer.effect(SagaLog, makePostgresSagaLog({ owner, lease })))
+
+const create = (id: string, amount: number, deadline = new Date(Date.now() + 60_000)) =>
+  Effect.flatMap(SagaLog, (log) => log.create(id, "two-steps", { amount }, deadline))
+
+describe("PostgreSQL saga log", () => {
+  test("a saga's steps, results and failure survive in the log and drive the unwind", async () => {
+    const calls: Array<string> = []
+    const id = crypto.randomUUID()
+    const outcome = await runtime.run(
+      withLog("owner-a", "10 seconds", Effect.zipRight(create(id, 700), Saga.run(twoSteps(calls, true), id))),
+    )
+    expect(outcome.state).toBe("failed")
+    expect(calls).toEqual(["debit", "credit 700"])
+    const record = await runtime.run(withLog("owner-a", "10 seconds", Effect.flatMap(SagaLog, (log) => log.load(id))))
+    expect(record.state).toBe("failed")
+    expect(record.steps).toEqual({
+      debit: { action: "completed", result: { debited: 700 }, compensated: true },
+      notify: { action: "failed", result: null, compensated: false },
+    })
+    expect(Option.getOrThrow(record.failure)).toMatchObject({ step: "notify", tag: "MailboxFull" })
+  })
+
+  test("a replica cannot claim a saga under a live lease, takes it over once expired, and the old owner is fenced off", async () => {
+    const id = crypto.randomUUID()
+    const result = await runtime.run(
+      Effect.gen(function* () {
+        yield* withLog("owner-a", "300 millis", create(id, 5))
+        const early = yield* withLog("owner-b", "10 seconds", Effect.flatMap(SagaLog, (log) => log.claim(1000)))
+        yield* Effect.sleep("400 millis")
+        const late = yield* withLog("owner-b", "10 seconds", Effect.flatMap(SagaLog, (log) => log.claim(1000)))
+        const fenced = yield* withLog(
+          "owner-a",
+          "300 millis",
+          Effect.flatMap(SagaLog, (log) => log.stepStarted(id, "debit")).pipe(Effect.flip),
+        )
+        return { early: early.map((s) => s.id), late: late.map((s) => s.id), fenced }
+      }),
+    )
+    expect(result.early).not.toContain(id)
+    expect(result.late).toContain(id)
+    expect(result.fenced.reason).toBe("lease-lost")
+  })
+
+  test("the runner's recovery pass resumes a saga left running by a dead process", async () => {
+    const calls: Array<string> = []
+    const id = crypto.randomUUID()
+    await runtime.run(
+      withLog(
+        "dead-process",
+        "100 millis",
+        Effect.gen(function* () {
+          yield* create(id, 42)
+          const log = yield* SagaLog
+          yield* log.stepStarted(id, "debit")
+        }),
+      ),
+    )
+    await Bun.sleep(150)
+    const state = await runtime.run(
+      withLog(
+        "survivor",
+        "5 seconds",
+        Effect.scoped(
+          Effect.gen(function* () {
+            const runner = yield* makeSagaRunner([twoSteps(calls)], {
+              service: "test",
+              recoveryInterval: "1 hour",
+            })
+            yield* runner.recover
+            const sql = yield* SqlClient.SqlClient
+            for (let i = 0; i < 100; i++) {
+              const rows = yield* sql<{ state: string }>`SELECT state FROM saga_instances WHERE id = ${id}`
+              if (rows[0]?.state === "completed") return "completed"
+              yield* Effect.sleep("20 millis")
+            }
+            return "still running"
+          }),
+        ),
+      ),
+    )
+    expect(state).toBe("completed")
+    expect(calls).toEqual(["debit", "notify"])
+  })
+
+  test("a running saga past its deadline is turned to compensating and unwound", async () => {
+    const calls: Array<string> = []
+    const id = crypto.randomUUID()
+    const outcome = await runtime.run(
+      withLog(
+        "owner-d",
+        "5 seconds",
+        Effect.gen(function* () {
+          yield* create(id, 9, new Date(Date.now() - 1000))
+          const log = yield* SagaLog
+          yield* log.stepStarted(id, "debit")
+          yield* log.stepCompleted(id, "debit", { debited: 9 })
+          const sql = yield* SqlClient.SqlClient
+          // Only this test's saga is overdue-and-running in this database's scope of interest.
+          yield* log.abandonOverdue
+          const rows = yield* sql<{ state: string }>`SELECT state FROM saga_instances WHERE id = ${id}`
+          expect(rows[0]?.state).toBe("compensating")
+          return yield* Saga.run(twoSteps(calls), id)
+        }),
+      ),
+    )
+    expect(outcome.state).toBe("failed")
+    expect(Option.getOrThrow(outcome.failure).tag).toBe("DeadlineExceeded")
+    expect(calls).toEqual(["credit 9"])
+  })
+})
