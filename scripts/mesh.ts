@@ -63,7 +63,10 @@ const supervise = (service: ServiceName, index: number) => {
       Effect.gen(function* () {
         if (child.exitCode !== null) return
         child.kill("SIGTERM")
-        const exited = yield* Effect.promise(() => child.exited).pipe(Effect.timeout(Duration.seconds(12)), Effect.option)
+        const exited = yield* Effect.promise(() => child.exited).pipe(
+          Effect.timeout(Duration.seconds(12)),
+          Effect.option,
+        )
         if (exited._tag === "None") child.kill("SIGKILL")
       }),
   )

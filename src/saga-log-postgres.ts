@@ -8,7 +8,15 @@
  */
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Duration, Effect, Layer, Option, Schema } from "effect"
-import { SagaFailure, SagaLog, SagaLogError, type SagaLogService, type SagaRecord, type SagaState, type StepEntry } from "./saga-log.ts"
+import {
+  SagaFailure,
+  SagaLog,
+  SagaLogError,
+  type SagaLogService,
+  type SagaRecord,
+  type SagaState,
+  type StepEntry,
+} from "./saga-log.ts"
 
 export interface PostgresSagaLogOptions {
   /** This process's identity; defaults to a random id per process start. */
@@ -84,7 +92,8 @@ export const makePostgresSagaLog = (options: PostgresSagaLogOptions = {}) =>
           if (saga === undefined) {
             return yield* new SagaLogError({ reason: "not-found", sagaId: id, message: "no such saga" })
           }
-          const steps = yield* sql<StepRow>`SELECT step, action, result, compensated FROM saga_steps WHERE saga_id = ${id}`
+          const steps =
+            yield* sql<StepRow>`SELECT step, action, result, compensated FROM saga_steps WHERE saga_id = ${id}`
           const record: SagaRecord = {
             id: saga.id,
             name: saga.name,
@@ -100,17 +109,19 @@ export const makePostgresSagaLog = (options: PostgresSagaLogOptions = {}) =>
       stepStarted: (id, step) => upsertStep(id, step, "started", undefined),
       stepCompleted: (id, step, result) => upsertStep(id, step, "completed", result),
       stepFailed: (id, step, failure) =>
-        sql.withTransaction(
-          Effect.zipRight(
-            upsertStep(id, step, "failed", undefined),
-            guarded(
-              id,
-              sql`UPDATE saga_instances SET state = 'compensating', failure = ${JSON.stringify(encodeFailure(failure))}::jsonb,
+        sql
+          .withTransaction(
+            Effect.zipRight(
+              upsertStep(id, step, "failed", undefined),
+              guarded(
+                id,
+                sql`UPDATE saga_instances SET state = 'compensating', failure = ${JSON.stringify(encodeFailure(failure))}::jsonb,
                     updated_at = now()
                   WHERE id = ${id} AND lease_owner = ${owner} RETURNING id`,
+              ),
             ),
-          ),
-        ).pipe(Effect.catchTag("SqlError", (error) => Effect.fail(unavailable(id)(error)))),
+          )
+          .pipe(Effect.catchTag("SqlError", (error) => Effect.fail(unavailable(id)(error)))),
       stepCompensated: (id, step) =>
         guarded(
           id,

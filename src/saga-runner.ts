@@ -70,7 +70,9 @@ export const makeSagaRunner = <R>(sagas: ReadonlyArray<AnySaga<R>>, options: Sag
         yield* Effect.logInfo("saga recovery pass").pipe(Effect.annotateLogs({ overdue, resumed: claimed.length }))
       }
     }).pipe(
-      Effect.catchAll((error) => Effect.logWarning("saga recovery pass failed").pipe(Effect.annotateLogs({ error: error.message }))),
+      Effect.catchAll((error) =>
+        Effect.logWarning("saga recovery pass failed").pipe(Effect.annotateLogs({ error: error.message })),
+      ),
     )
 
     yield* Effect.forkScoped(

@@ -24,7 +24,10 @@ export interface StepDefinition<Input, Results, A, I, E, R> {
    * Undo the step. `result` is None when the action's outcome is unknown (it was started but its
    * completion never reached the log), so a compensation must be safe whether or not it happened.
    */
-  readonly compensate?: (context: StepContext<Input, Results>, result: Option.Option<A>) => Effect.Effect<void, unknown, R>
+  readonly compensate?: (
+    context: StepContext<Input, Results>,
+    result: Option.Option<A>,
+  ) => Effect.Effect<void, unknown, R>
   /** Errors worth retrying before they count as the step's failure (transport faults, timeouts). */
   readonly isTransient?: (error: E | StepTimeout) => boolean
   readonly retry?: Schedule.Schedule<unknown, E | StepTimeout>
@@ -50,7 +53,10 @@ export interface SagaOutcome {
 }
 
 const defaultTimeout = Duration.seconds(10)
-const defaultRetry = Schedule.exponential("50 millis", 2).pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(4)))
+const defaultRetry = Schedule.exponential("50 millis", 2).pipe(
+  Schedule.jittered,
+  Schedule.intersect(Schedule.recurs(4)),
+)
 /** Compensations must eventually succeed; beyond this the saga stays compensating for the next recovery pass. */
 const compensationRetry = Schedule.exponential("100 millis", 2).pipe(
   Schedule.jittered,

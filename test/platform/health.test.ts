@@ -27,7 +27,11 @@ const counterValue = (metrics: string, route: string) => {
   const line = metrics
     .split("\n")
     .find(
-      (l) => l.startsWith("http_requests_total{") && l.includes(`route="${route}"`) && l.includes(`status="200"`) && l.includes(`service="catalog"`),
+      (l) =>
+        l.startsWith("http_requests_total{") &&
+        l.includes(`route="${route}"`) &&
+        l.includes(`status="200"`) &&
+        l.includes(`service="catalog"`),
     )
   return line === undefined ? 0 : Number(line.split(" ").at(-1))
 }

@@ -50,7 +50,13 @@ describe("PostgreSQL saga log", () => {
     )
     expect(outcome.state).toBe("failed")
     expect(calls).toEqual(["debit", "credit 700"])
-    const record = await runtime.run(withLog("owner-a", "10 seconds", Effect.flatMap(SagaLog, (log) => log.load(id))))
+    const record = await runtime.run(
+      withLog(
+        "owner-a",
+        "10 seconds",
+        Effect.flatMap(SagaLog, (log) => log.load(id)),
+      ),
+    )
     expect(record.state).toBe("failed")
     expect(record.steps).toEqual({
       debit: { action: "completed", result: { debited: 700 }, compensated: true },
@@ -64,9 +70,17 @@ describe("PostgreSQL saga log", () => {
     const result = await runtime.run(
       Effect.gen(function* () {
         yield* withLog("owner-a", "300 millis", create(id, 5))
-        const early = yield* withLog("owner-b", "10 seconds", Effect.flatMap(SagaLog, (log) => log.claim(1000)))
+        const early = yield* withLog(
+          "owner-b",
+          "10 seconds",
+          Effect.flatMap(SagaLog, (log) => log.claim(1000)),
+        )
         yield* Effect.sleep("400 millis")
-        const late = yield* withLog("owner-b", "10 seconds", Effect.flatMap(SagaLog, (log) => log.claim(1000)))
+        const late = yield* withLog(
+          "owner-b",
+          "10 seconds",
+          Effect.flatMap(SagaLog, (log) => log.claim(1000)),
+        )
         const fenced = yield* withLog(
           "owner-a",
           "300 millis",

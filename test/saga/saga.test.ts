@@ -13,7 +13,10 @@ const fast = Schedule.spaced("1 millis").pipe(Schedule.intersect(Schedule.recurs
 const Input = Schema.Struct({ orderId: Schema.String, failAt: Schema.optional(Schema.String) })
 
 /** A three-step saga whose actions and compensations write what they did into `calls`. */
-const checkout = (calls: Array<string>, options: { flaky?: number; unreachable?: boolean; brokenUndo?: number } = {}) => {
+const checkout = (
+  calls: Array<string>,
+  options: { flaky?: number; unreachable?: boolean; brokenUndo?: number } = {},
+) => {
   let flaky = options.flaky ?? 0
   let brokenUndo = options.brokenUndo ?? 0
   return Saga.make("checkout", Input)
@@ -21,7 +24,9 @@ const checkout = (calls: Array<string>, options: { flaky?: number; unreachable?:
       result: Schema.Struct({ reservationId: Schema.String }),
       action: ({ key }) => Effect.sync(() => (calls.push(`reserve ${key}`), { reservationId: `r-${key}` })),
       compensate: (_, result) =>
-        Effect.sync(() => calls.push(`release ${Option.match(result, { onNone: () => "?", onSome: (r) => r.reservationId })}`)),
+        Effect.sync(() =>
+          calls.push(`release ${Option.match(result, { onNone: () => "?", onSome: (r) => r.reservationId })}`),
+        ),
     })
     .step("charge", {
       result: Schema.Struct({ paymentId: Schema.String, amount: Schema.Int }),
@@ -64,8 +69,11 @@ const start = (memory: MemoryLog, id: string, input: typeof Input.Type) =>
     memoryLogLayer(memory),
   )
 
-const drive = <R extends Record<string, unknown>>(memory: MemoryLog, saga: Saga.Saga<typeof Input.Type, R, never>, id: string) =>
-  Effect.provide(Saga.run(saga, id), memoryLogLayer(memory))
+const drive = <R extends Record<string, unknown>>(
+  memory: MemoryLog,
+  saga: Saga.Saga<typeof Input.Type, R, never>,
+  id: string,
+) => Effect.provide(Saga.run(saga, id), memoryLogLayer(memory))
 
 describe("saga engine", () => {
   test("runs every step in order and completes, each step keyed by (saga id, step)", async () => {
@@ -96,7 +104,12 @@ describe("saga engine", () => {
     expect(outcome.state).toBe("failed")
     expect(Option.getOrThrow(outcome.failure)).toMatchObject({ step: "ship", tag: "OutOfStock", outcomeUnknown: false })
     expect(calls).toEqual(["reserve s2:reserve", "charge after r-s2:reserve", "refund p-o2", "release r-s2:reserve"])
-    expect(memory.events.slice(-4)).toEqual(["failed ship", "compensated charge", "compensated reserve", "finished failed"])
+    expect(memory.events.slice(-4)).toEqual([
+      "failed ship",
+      "compensated charge",
+      "compensated reserve",
+      "finished failed",
+    ])
   })
 
   test("transient errors are retried before they count", async () => {
@@ -113,10 +126,17 @@ describe("saga engine", () => {
     const memory = makeMemoryLog()
     const calls: Array<string> = []
     const outcome = await runTest(
-      Effect.zipRight(start(memory, "s4", { orderId: "o4" }), drive(memory, checkout(calls, { unreachable: true }), "s4")),
+      Effect.zipRight(
+        start(memory, "s4", { orderId: "o4" }),
+        drive(memory, checkout(calls, { unreachable: true }), "s4"),
+      ),
     )
     expect(outcome.state).toBe("failed")
-    expect(Option.getOrThrow(outcome.failure)).toMatchObject({ step: "charge", tag: "Unreachable", outcomeUnknown: true })
+    expect(Option.getOrThrow(outcome.failure)).toMatchObject({
+      step: "charge",
+      tag: "Unreachable",
+      outcomeUnknown: true,
+    })
     expect(calls.slice(-2)).toEqual(["refund unknown", "release r-s4:reserve"])
   })
 
