@@ -38,7 +38,7 @@ check "peer dependencies (npm --strict-peer-deps)" \
 
 echo "==> bun test"
 log=$(mktemp)
-bun test "$@" 2>&1 | tee "$log"
+bun test --timeout 60000 "$@" 2>&1 | tee "$log"
 bun_status=${PIPESTATUS[0]}
 # bun prints " N pass" and " N fail" on stderr at the end of the run.
 bun_pass=$(grep -E '^ *[0-9]+ pass$' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
