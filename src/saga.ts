@@ -45,6 +45,11 @@ interface AnyStep<R> {
   readonly definition: StepDefinition<unknown, Record<string, unknown>, unknown, unknown, unknown, R>
 }
 
+type FailureHandler<R> = (
+  context: StepContext<unknown, Record<string, unknown>>,
+  failure: SagaFailure,
+) => Effect.Effect<void, unknown, R>
+
 export interface SagaOutcome {
   readonly sagaId: string
   readonly state: Extract<SagaState, "completed" | "failed">
@@ -84,16 +89,34 @@ export class Saga<Input, Results extends Record<string, unknown>, R> {
     readonly name: string,
     readonly decodeInput: (input: unknown) => Effect.Effect<Input, ParseResult.ParseError>,
     readonly steps: ReadonlyArray<AnyStep<R>>,
+    readonly failureHandler?: FailureHandler<R>,
   ) {}
+
+  /**
+   * Runs after the unwind and before the saga is marked failed (so it runs again on resume if the
+   * process dies in between): the place to record the failure in the owning aggregate. Idempotent.
+   */
+  onFailed<R2>(
+    handler: (context: StepContext<Input, Partial<Results>>, failure: SagaFailure) => Effect.Effect<void, unknown, R2>,
+  ): Saga<Input, Results, R | R2> {
+    return new Saga<Input, Results, R | R2>(
+      this.name,
+      this.decodeInput,
+      this.steps,
+      handler as unknown as FailureHandler<R | R2>,
+    )
+  }
 
   step<const K extends string, A, I, E, R2>(
     name: K,
     definition: StepDefinition<Input, Results, A, I, E, R2>,
   ): Saga<Input, Results & { readonly [k in K]: A }, R | R2> {
-    return new Saga(this.name, this.decodeInput, [
-      ...this.steps,
-      { name, definition: definition as unknown as AnyStep<R | R2>["definition"] },
-    ])
+    return new Saga(
+      this.name,
+      this.decodeInput,
+      [...this.steps, { name, definition: definition as unknown as AnyStep<R | R2>["definition"] }],
+      this.failureHandler,
+    )
   }
 }
 
@@ -194,6 +217,17 @@ export const run = <Input, Results extends Record<string, unknown>, R>(
         )
       }
       yield* log.stepCompensated(sagaId, step.name)
+    }
+    const handler = saga.failureHandler
+    if (handler !== undefined) {
+      const reason = Option.getOrElse(
+        failure,
+        () => new SagaFailure({ step: "*", tag: "Unknown", message: "failed without a recorded reason" }),
+      )
+      yield* handler(contextFor("failed"), reason).pipe(
+        Effect.retry(compensationRetry),
+        Effect.mapError((cause) => new CompensationIncomplete({ sagaId, step: "onFailed", cause })),
+      )
     }
     yield* log.finish(sagaId, "failed", failure)
     return { sagaId, state: "failed", failure, results } satisfies SagaOutcome
