@@ -59,7 +59,7 @@ export const kafkaBrokers = Config.string("KAFKA_BROKERS").pipe(
   ),
 )
 
-/** `LOG_LEVEL`: Trace | Debug | Info | Warning | Error | None */
+/** `LOG_LEVEL`: TRACE | DEBUG | INFO | WARN | ERROR | FATAL | OFF | ALL */
 export const logLevel = Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(undefined))
 
 /** `<SERVICE>_HOST`: where a service's ports are reached (Kubernetes sets a DNS name). */

@@ -1,0 +1,284 @@
+/**
+ * The delivery service's SQL. A place in a slot is taken by one conditional UPDATE
+ * (`booked = booked + 1 WHERE booked < capacity`): concurrent bookings of a slot queue on its row and the
+ * guard is re-checked on the row as each one finds it, so no interleaving books past the capacity.
+ * Every state change writes its event to the outbox in the same transaction.
+ */
+import { SqlClient, type SqlError } from "@effect/sql"
+import { Data, Effect } from "effect"
+import {
+  type OrderId,
+  type PostalAddress,
+  Shipment,
+  ShipmentBooked,
+  ShipmentCancelled,
+  type ShipmentId,
+  type ShipmentRef,
+  ShipmentShipped,
+  type ShipmentStatus,
+  Slot,
+  type SlotId,
+  Zone,
+  type ZoneId,
+} from "../../rpc/delivery.ts"
+import { Outbox } from "../../src/outbox.ts"
+
+interface ZoneRow {
+  readonly id: string
+  readonly name: string
+  readonly postal_code_prefixes: ReadonlyArray<string>
+}
+
+interface SlotRow {
+  readonly id: string
+  readonly zone_id: string
+  readonly starts_at: Date
+  readonly ends_at: Date
+  readonly capacity: number
+  readonly booked: number
+}
+
+interface ShipmentRow {
+  readonly id: string
+  readonly order_id: string
+  readonly slot_id: string
+  readonly zone_id: string
+  readonly starts_at: Date
+  readonly ends_at: Date
+  readonly address: PostalAddress
+  readonly status: ShipmentStatus
+  readonly created_at: Date
+  readonly updated_at: Date
+}
+
+/** The slot had no room left when the guarded UPDATE reached its row. */
+export class NoRoom extends Data.TaggedError("NoRoom")<{ readonly capacity: number }> {}
+/** The slot does not exist. */
+export class NoSuchSlot extends Data.TaggedError("NoSuchSlot")<{}> {}
+/** Another booking of the order committed first; this transaction rolled back its place. */
+export class OrderAlreadyBooked extends Data.TaggedError("OrderAlreadyBooked")<{}> {}
+
+// Rows come from our own tables, already checked by their constraints: no re-validation.
+const toZone = (row: ZoneRow) =>
+  new Zone({ id: row.id as ZoneId, name: row.name, postalCodePrefixes: row.postal_code_prefixes }, true)
+
+const toSlot = (row: SlotRow) =>
+  new Slot(
+    {
+      id: row.id as SlotId,
+      zoneId: row.zone_id as ZoneId,
+      startsAt: row.starts_at,
+      endsAt: row.ends_at,
+      capacity: row.capacity,
+      booked: row.booked,
+    },
+    true,
+  )
+
+const toShipment = (row: ShipmentRow) =>
+  new Shipment(
+    {
+      id: row.id as ShipmentId,
+      orderId: row.order_id as OrderId,
+      slotId: row.slot_id as SlotId,
+      zoneId: row.zone_id as ZoneId,
+      startsAt: row.starts_at,
+      endsAt: row.ends_at,
+      address: row.address,
+      status: row.status,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    },
+    true,
+  )
+
+export type Transition =
+  | { readonly _tag: "Changed"; readonly shipment: Shipment }
+  | { readonly _tag: "Unchanged"; readonly shipment: Shipment }
+  | { readonly _tag: "Missing" }
+
+export class DeliveryRepository extends Effect.Service<DeliveryRepository>()("delivery/DeliveryRepository", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const outbox = yield* Outbox
+
+    const first = <A>(rows: ReadonlyArray<A>): A | undefined => rows[0]
+
+    const slotColumns = sql`id, zone_id, starts_at, ends_at, capacity, booked`
+    const shipmentSelect = sql`
+      SELECT s.id, s.order_id, s.slot_id, t.zone_id, t.starts_at, t.ends_at, s.address, s.status, s.created_at,
+             s.updated_at
+      FROM shipments s JOIN slots t ON t.id = s.slot_id`
+    const refCondition = (ref: ShipmentRef) =>
+      "orderId" in ref ? sql`s.order_id = ${ref.orderId}` : sql`s.id = ${ref.shipmentId}`
+
+    const createZone = Effect.fn("Delivery.createZone")(function* (
+      id: string,
+      name: string,
+      prefixes: ReadonlyArray<string>,
+    ) {
+      yield* sql`
+        INSERT INTO zones (id, name, postal_code_prefixes) VALUES (${id}, ${name}, ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(prefixes)}::jsonb)))
+        ON CONFLICT (id) DO NOTHING`
+      const row = first(yield* sql<ZoneRow>`SELECT id, name, postal_code_prefixes FROM zones WHERE id = ${id}`)
+      if (row === undefined) return yield* Effect.dieMessage(`zone ${id} vanished`)
+      return toZone(row)
+    })
+
+    const findZone = (id: string) =>
+      sql<ZoneRow>`SELECT id, name, postal_code_prefixes FROM zones WHERE id = ${id}`.pipe(
+        Effect.map((rows) => {
+          const row = first(rows)
+          return row === undefined ? undefined : toZone(row)
+        }),
+      )
+
+    /** Inserts the slot unless its id exists; undefined when the zone does not exist. */
+    const createSlot = Effect.fn("Delivery.createSlot")(function* (slot: {
+      readonly id: string
+      readonly zoneId: string
+      readonly startsAt: Date
+      readonly endsAt: Date
+      readonly capacity: number
+    }) {
+      const inserted = yield* sql<SlotRow>`
+        INSERT INTO slots (id, zone_id, starts_at, ends_at, capacity)
+        SELECT ${slot.id}, z.id, ${slot.startsAt}, ${slot.endsAt}, ${slot.capacity} FROM zones z WHERE z.id = ${slot.zoneId}
+        ON CONFLICT (id) DO NOTHING
+        RETURNING ${slotColumns}`
+      const row = first(inserted) ?? first(yield* sql<SlotRow>`SELECT ${slotColumns} FROM slots WHERE id = ${slot.id}`)
+      return row === undefined ? undefined : toSlot(row)
+    })
+
+    const findSlot = (id: string) =>
+      sql<SlotRow>`SELECT ${slotColumns} FROM slots WHERE id = ${id}`.pipe(
+        Effect.map((rows) => {
+          const row = first(rows)
+          return row === undefined ? undefined : toSlot(row)
+        }),
+      )
+
+    const listSlots = (zoneId: string, from: Date, to: Date, onlyAvailable: boolean) =>
+      sql<SlotRow>`
+        SELECT ${slotColumns} FROM slots
+        WHERE zone_id = ${zoneId} AND starts_at >= ${from} AND starts_at < ${to}
+          ${onlyAvailable ? sql`AND booked < capacity` : sql``}
+        ORDER BY starts_at, id`.pipe(Effect.map((rows) => rows.map(toSlot)))
+
+    /** Ids of the zone's slots with room starting at or after `earliest`, earliest first. */
+    const candidateSlots = (zoneId: string, earliest: Date, limit: number) =>
+      sql<{ id: string }>`
+        SELECT id FROM slots
+        WHERE zone_id = ${zoneId} AND starts_at >= ${earliest} AND booked < capacity
+        ORDER BY starts_at, id LIMIT ${limit}`.pipe(Effect.map((rows) => rows.map((row) => row.id)))
+
+    const findShipment = (ref: ShipmentRef) =>
+      sql<ShipmentRow>`${shipmentSelect} WHERE ${refCondition(ref)}`.pipe(
+        Effect.map((rows) => {
+          const row = first(rows)
+          return row === undefined ? undefined : toShipment(row)
+        }),
+      )
+
+    /**
+     * Takes a place in the slot and records the order's shipment, in one transaction. When a racing
+     * booking of the same order committed first, the insert finds its row and the whole transaction —
+     * the place taken here included — rolls back.
+     */
+    const book = (orderId: string, slotId: string, address: PostalAddress) =>
+      sql.withTransaction(
+        Effect.gen(function* () {
+          const slot = first(
+            yield* sql<SlotRow>`
+              UPDATE slots SET booked = booked + 1 WHERE id = ${slotId} AND booked < capacity
+              RETURNING ${slotColumns}`,
+          )
+          if (slot === undefined) {
+            const existing = first(yield* sql<SlotRow>`SELECT ${slotColumns} FROM slots WHERE id = ${slotId}`)
+            return yield* existing === undefined ? new NoSuchSlot() : new NoRoom({ capacity: existing.capacity })
+          }
+          const id = `shp_${crypto.randomUUID()}`
+          const inserted = yield* sql<{ id: string }>`
+            INSERT INTO shipments (id, order_id, slot_id, address, status)
+            VALUES (${id}, ${orderId}, ${slotId}, ${JSON.stringify(address)}::jsonb, 'booked')
+            ON CONFLICT (order_id) DO NOTHING
+            RETURNING id`
+          if (inserted.length === 0) return yield* new OrderAlreadyBooked()
+          const row = first(yield* sql<ShipmentRow>`${shipmentSelect} WHERE s.id = ${id}`)
+          if (row === undefined) return yield* Effect.dieMessage(`shipment ${id} vanished`)
+          const shipment = toShipment(row)
+          yield* outbox.append(
+            yield* ShipmentBooked.make(
+              {
+                shipmentId: shipment.id,
+                orderId: shipment.orderId,
+                slotId: shipment.slotId,
+                zoneId: shipment.zoneId,
+                startsAt: shipment.startsAt,
+                endsAt: shipment.endsAt,
+              },
+              { key: shipment.orderId },
+            ),
+          )
+          return shipment
+        }).pipe(Effect.catchTag("ParseError", Effect.die)),
+      )
+
+    /**
+     * Moves a shipment from `from` to `to` with its event, in one transaction. Only a shipment in `from`
+     * moves, so a repeat (or a racing duplicate) finds it moved and changes nothing — in particular a
+     * cancelled shipment frees its place exactly once.
+     */
+    const transition = (
+      ref: ShipmentRef,
+      from: ShipmentStatus,
+      to: "cancelled" | "shipped",
+    ): Effect.Effect<Transition, SqlError.SqlError> =>
+      sql.withTransaction(
+        Effect.gen(function* () {
+          const moved = first(
+            yield* sql<{ id: string; slot_id: string }>`
+              UPDATE shipments s SET status = ${to}, updated_at = now()
+              WHERE ${refCondition(ref)} AND s.status = ${from}
+              RETURNING s.id, s.slot_id`,
+          )
+          if (moved === undefined) {
+            const current = yield* findShipment(ref)
+            return current === undefined
+              ? ({ _tag: "Missing" } as const)
+              : ({ _tag: "Unchanged", shipment: current } as const)
+          }
+          if (to === "cancelled") {
+            yield* sql`UPDATE slots SET booked = booked - 1 WHERE id = ${moved.slot_id}`
+          }
+          const shipment = yield* findShipment({ shipmentId: moved.id as ShipmentId })
+          if (shipment === undefined) return yield* Effect.dieMessage(`shipment ${moved.id} vanished`)
+          const fields = {
+            shipmentId: shipment.id,
+            orderId: shipment.orderId,
+            slotId: shipment.slotId,
+            zoneId: shipment.zoneId,
+          }
+          const event =
+            to === "cancelled"
+              ? yield* ShipmentCancelled.make(fields, { key: shipment.orderId })
+              : yield* ShipmentShipped.make(fields, { key: shipment.orderId })
+          yield* outbox.append(event)
+          return { _tag: "Changed", shipment } as const
+        }).pipe(Effect.catchTag("ParseError", Effect.die)),
+      )
+
+    return {
+      createZone,
+      findZone,
+      createSlot,
+      findSlot,
+      listSlots,
+      candidateSlots,
+      findShipment,
+      book,
+      transition,
+    } as const
+  }),
+  dependencies: [Outbox.Default],
+}) {}

@@ -1,0 +1,108 @@
+/**
+ * Charging, once per idempotency key. The row is inserted `pending` BEFORE the provider is asked: the
+ * unique index on the key makes exactly one request the driver, and every other request with the key —
+ * a retry, or a duplicate racing it — finds that row and waits for it to settle, then answers the same.
+ * A driver that dies mid-way leaves the row pending; once its lease runs out the next request with the
+ * key takes it over and asks the provider again, which answers the same for the same key.
+ */
+import { Effect } from "effect"
+import {
+  type ChargeRequest,
+  IdempotencyKeyReused,
+  type Payment,
+  PaymentDeclined,
+  type PaymentId,
+  type OrderId,
+} from "../../rpc/payment.ts"
+import { PaymentProvider } from "./provider.ts"
+import { type PaymentRow, PaymentRepository, toPayment } from "./repository.ts"
+
+/** How often a waiting duplicate looks again: soon at first (the provider is usually quick), then calmly. */
+const pollDelays = [5, 10, 20, 40, 80, 100] as const
+const pollDelay = (attempt: number) => pollDelays[Math.min(attempt, pollDelays.length - 1)] ?? 100
+
+const samePayload = (row: PaymentRow, request: ChargeRequest) =>
+  row.order_id === request.orderId &&
+  row.customer === request.customer &&
+  row.amount === request.amount.amount &&
+  row.currency === request.amount.currency
+
+export class Charges extends Effect.Service<Charges>()("payment/Charges", {
+  effect: Effect.gen(function* () {
+    const repository = yield* PaymentRepository
+    const provider = yield* PaymentProvider
+
+    /**
+     * Asks the provider and records its answer. Uninterruptible: a caller that goes away (a client
+     * timeout, a shutdown) must not leave behind a charge the provider made and we never recorded.
+     */
+    const drive = (row: PaymentRow) => {
+      const { amount, customer } = toPayment(row)
+      return provider.charge({ key: row.idempotency_key, amount, customer }).pipe(
+        Effect.flatMap((outcome) => repository.settlePayment(row.id, outcome)),
+        Effect.uninterruptible,
+      )
+    }
+
+    const load = (id: string) =>
+      Effect.flatMap(repository.findById(id), (row) =>
+        row === undefined ? Effect.dieMessage(`payment ${id} vanished`) : Effect.succeed(row),
+      )
+
+    /** The payment once it is captured or declined, taking it over when its driver's lease ran out. */
+    const awaitSettled = Effect.fn("Payment.awaitSettled")(function* (id: string) {
+      for (let attempt = 0; ; attempt++) {
+        const row = yield* load(id)
+        if (row.status !== "pending") return row
+        if (row.lease_expired && (yield* repository.takeOverPayment(id))) {
+          yield* Effect.logWarning("took over a pending payment whose driver's lease ran out").pipe(
+            Effect.annotateLogs({ paymentId: id }),
+          )
+          yield* drive(row)
+          continue
+        }
+        yield* Effect.sleep(pollDelay(attempt))
+      }
+    })
+
+    /** The answer a settled payment gives, the same for the first request and every repeat. */
+    const answer = (row: PaymentRow): Effect.Effect<Payment, PaymentDeclined> =>
+      row.status === "declined"
+        ? Effect.fail(
+            new PaymentDeclined({
+              paymentId: row.id as PaymentId,
+              orderId: row.order_id as OrderId,
+              reason: row.decline_reason ?? "declined",
+            }),
+          )
+        : Effect.succeed(toPayment(row))
+
+    const charge = Effect.fn("Payment.charge")(
+      function* (request: ChargeRequest) {
+        const inserted = yield* repository.insertPending({
+          id: `pay_${crypto.randomUUID()}`,
+          idempotencyKey: request.idempotencyKey,
+          orderId: request.orderId,
+          customer: request.customer,
+          amount: request.amount.amount,
+          currency: request.amount.currency,
+        })
+        if (inserted !== undefined) {
+          yield* drive(inserted)
+          return yield* answer(yield* load(inserted.id))
+        }
+        const existing = yield* repository.findByKey(request.idempotencyKey)
+        if (existing === undefined) return yield* Effect.dieMessage(`payment key ${request.idempotencyKey} vanished`)
+        if (!samePayload(existing, request)) {
+          return yield* new IdempotencyKeyReused({ idempotencyKey: request.idempotencyKey })
+        }
+        return yield* answer(yield* awaitSettled(existing.id))
+      },
+      // A database that stays away after the pool's own retries is an infrastructure defect, not an answer.
+      Effect.catchTag("SqlError", Effect.die),
+    )
+
+    return { charge, awaitSettled } as const
+  }),
+  dependencies: [PaymentRepository.Default],
+}) {}

@@ -1,0 +1,326 @@
+/**
+ * The payment service's SQL: payments (one per charge key), refunds (one per refund key) and the
+ * provider ledger, with the outbox events written in the transaction of the state change they announce.
+ */
+import { SqlClient, type SqlError } from "@effect/sql"
+import { Data, Effect } from "effect"
+import type { Currency, UserId } from "../../rpc/common.ts"
+import {
+  Money,
+  type OrderId,
+  Payment,
+  PaymentCompleted,
+  PaymentFailed,
+  type PaymentId,
+  type PaymentIdempotencyKey,
+  PaymentRefunded,
+  type PaymentStatus,
+  Refund,
+  type RefundId,
+} from "../../rpc/payment.ts"
+import { Outbox } from "../../src/outbox.ts"
+import { pendingLeaseMillis } from "./config.ts"
+import type { ChargeOutcome } from "./provider.ts"
+
+export interface PaymentRow {
+  readonly id: string
+  readonly idempotency_key: string
+  readonly order_id: string
+  readonly customer: string
+  readonly amount: number
+  readonly currency: string
+  readonly status: PaymentStatus
+  readonly decline_reason: string | null
+  readonly provider_reference: string | null
+  readonly refunded: number
+  /** Whether the lease of a pending payment ran out (its driver is presumed dead). */
+  readonly lease_expired: boolean
+  readonly created_at: Date
+}
+
+export interface RefundRow {
+  readonly id: string
+  readonly idempotency_key: string
+  readonly payment_id: string
+  readonly order_id: string
+  readonly requested_payment_id: string | null
+  readonly requested_order_id: string | null
+  readonly requested_amount: number | null
+  readonly amount: number
+  readonly currency: string
+  readonly status: "pending" | "refunded"
+  readonly lease_expired: boolean
+  readonly created_at: Date
+}
+
+export interface NewPayment {
+  readonly id: string
+  readonly idempotencyKey: string
+  readonly orderId: string
+  readonly customer: string
+  readonly amount: number
+  readonly currency: string
+}
+
+export interface NewRefund {
+  readonly id: string
+  readonly idempotencyKey: string
+  readonly paymentId: string
+  readonly requestedPaymentId: string | null
+  readonly requestedOrderId: string | null
+  readonly requestedAmount: number | null
+  readonly amount: number
+  readonly currency: string
+}
+
+export type RefundReservation =
+  | { readonly _tag: "Reserved"; readonly refund: RefundRow }
+  | { readonly _tag: "NothingToRefund"; readonly payment: PaymentRow }
+
+/** Another request inserted the same refund key first; the transaction rolls back and the caller re-reads. */
+export class RefundKeyTaken extends Data.TaggedError("RefundKeyTaken")<{}> {}
+
+// Rows come from our own tables, already checked by their constraints: no re-validation.
+export const toPayment = (row: PaymentRow): Payment =>
+  new Payment(
+    {
+      id: row.id as PaymentId,
+      idempotencyKey: row.idempotency_key as PaymentIdempotencyKey,
+      orderId: row.order_id as OrderId,
+      customer: row.customer as UserId,
+      amount: new Money({ amount: row.amount, currency: row.currency as Currency }, true),
+      status: row.status,
+      declineReason: row.decline_reason,
+      providerReference: row.provider_reference,
+      refunded: row.refunded,
+      createdAt: row.created_at,
+    },
+    true,
+  )
+
+export const toRefund = (row: RefundRow): Refund =>
+  new Refund(
+    {
+      id: row.id as RefundId,
+      idempotencyKey: row.idempotency_key as PaymentIdempotencyKey,
+      paymentId: row.payment_id as PaymentId,
+      orderId: row.order_id as OrderId,
+      amount: new Money({ amount: row.amount, currency: row.currency as Currency }, true),
+      status: "refunded",
+      createdAt: row.created_at,
+    },
+    true,
+  )
+
+export class PaymentRepository extends Effect.Service<PaymentRepository>()("payment/PaymentRepository", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const outbox = yield* Outbox
+    const leaseMillis = yield* pendingLeaseMillis
+    const leaseUntil = sql`now() + ${leaseMillis}::int * interval '1 millisecond'`
+
+    const paymentColumns = sql`
+      id, idempotency_key, order_id, customer, amount::float8 AS amount, currency, status, decline_reason,
+      provider_reference, refunded::float8 AS refunded, (status = 'pending' AND lease_until < now()) AS lease_expired,
+      created_at`
+    const refundColumns = sql`
+      r.id, r.idempotency_key, r.payment_id, p.order_id, r.requested_payment_id, r.requested_order_id,
+      r.requested_amount::float8 AS requested_amount, r.amount::float8 AS amount, r.currency, r.status,
+      (r.status = 'pending' AND r.lease_until < now()) AS lease_expired, r.created_at`
+
+    const first = <A>(rows: ReadonlyArray<A>): A | undefined => rows[0]
+
+    /**
+     * Inserts a pending payment unless its key exists. Returns the new row, or undefined when the key was
+     * taken — by an earlier request, or by a racing one (which this insert waited for on the unique index).
+     */
+    const insertPending = (payment: NewPayment) =>
+      sql<PaymentRow>`
+        INSERT INTO payments (id, idempotency_key, order_id, customer, amount, currency, status, lease_until)
+        VALUES (${payment.id}, ${payment.idempotencyKey}, ${payment.orderId}, ${payment.customer},
+                ${payment.amount}, ${payment.currency}, 'pending', ${leaseUntil})
+        ON CONFLICT (idempotency_key) DO NOTHING
+        RETURNING ${paymentColumns}`.pipe(Effect.map(first))
+
+    const findByKey = (key: string) =>
+      sql<PaymentRow>`SELECT ${paymentColumns} FROM payments WHERE idempotency_key = ${key}`.pipe(Effect.map(first))
+
+    const findById = (id: string) =>
+      sql<PaymentRow>`SELECT ${paymentColumns} FROM payments WHERE id = ${id}`.pipe(Effect.map(first))
+
+    /** The order's latest payment: a captured one before any other, then the newest. */
+    const findByOrder = (orderId: string) =>
+      sql<PaymentRow>`
+        SELECT ${paymentColumns} FROM payments WHERE order_id = ${orderId}
+        ORDER BY (status = 'captured') DESC, created_at DESC, id LIMIT 1`.pipe(Effect.map(first))
+
+    /** A payment of the order still waiting for the provider, if any (a refund by order waits for it first). */
+    const findPendingOfOrder = (orderId: string) =>
+      sql<PaymentRow>`
+        SELECT ${paymentColumns} FROM payments WHERE order_id = ${orderId} AND status = 'pending'
+        ORDER BY created_at LIMIT 1`.pipe(Effect.map(first))
+
+    /** Takes over a pending payment whose lease ran out; true when this caller now drives it. */
+    const takeOverPayment = (id: string) =>
+      sql<{ id: string }>`
+        UPDATE payments SET lease_until = ${leaseUntil}, updated_at = now()
+        WHERE id = ${id} AND status = 'pending' AND lease_until < now()
+        RETURNING id`.pipe(Effect.map((rows) => rows.length > 0))
+
+    /**
+     * Records the provider's answer, once: only a payment still pending moves, so a second driver (after a
+     * takeover) finds it settled and records nothing. Its event is written in the same transaction.
+     */
+    const settlePayment = (id: string, outcome: ChargeOutcome) =>
+      sql.withTransaction(
+        Effect.gen(function* () {
+          const status = outcome._tag === "Captured" ? "captured" : "declined"
+          const reason = outcome._tag === "Declined" ? outcome.reason : null
+          const row = first(
+            yield* sql<PaymentRow>`
+              UPDATE payments
+              SET status = ${status}, decline_reason = ${reason}, provider_reference = ${outcome.reference},
+                  updated_at = now()
+              WHERE id = ${id} AND status = 'pending'
+              RETURNING ${paymentColumns}`,
+          )
+          if (row === undefined) return
+          yield* sql`
+            INSERT INTO transactions (payment_id, kind, amount, currency, provider_reference)
+            VALUES (${id}, ${outcome._tag === "Captured" ? "capture" : "decline"}, ${row.amount}, ${row.currency},
+                    ${outcome.reference})`
+          const fields = {
+            paymentId: row.id as PaymentId,
+            orderId: row.order_id as OrderId,
+            customer: row.customer as UserId,
+            amount: new Money({ amount: row.amount, currency: row.currency as Currency }, true),
+          }
+          const event =
+            outcome._tag === "Captured"
+              ? yield* PaymentCompleted.make({ ...fields, providerReference: outcome.reference }, { key: row.order_id })
+              : yield* PaymentFailed.make({ ...fields, reason: outcome.reason }, { key: row.order_id })
+          yield* outbox.append(event)
+        }).pipe(
+          // Our own values always fit our own event schemas: a failure to encode is a bug.
+          Effect.catchTag("ParseError", Effect.die),
+        ),
+      )
+
+    const findRefundByKey = (key: string) =>
+      sql<RefundRow>`
+        SELECT ${refundColumns} FROM refunds r JOIN payments p ON p.id = r.payment_id
+        WHERE r.idempotency_key = ${key}`.pipe(Effect.map(first))
+
+    /**
+     * Reserves a refund on a captured payment: locks the payment row (so concurrent refunds of it queue up
+     * and each sees the others' amounts), checks what is left, inserts the refund pending and raises
+     * `refunded` — one transaction. `decide` sees the locked payment and names the amount to refund (or
+     * fails typed); zero means nothing to do.
+     */
+    const reserveRefund = <E>(
+      paymentId: string,
+      refund: Omit<NewRefund, "amount" | "currency" | "paymentId">,
+      decide: (payment: PaymentRow) => Effect.Effect<number, E>,
+    ): Effect.Effect<RefundReservation, E | RefundKeyTaken | SqlError.SqlError> =>
+      sql.withTransaction(
+        Effect.gen(function* () {
+          const payment = first(
+            yield* sql<PaymentRow>`SELECT ${paymentColumns} FROM payments WHERE id = ${paymentId} FOR UPDATE`,
+          )
+          if (payment === undefined) return yield* Effect.dieMessage(`payment ${paymentId} vanished`)
+          // A racing request with this key may have committed while this one waited for the lock: its refund
+          // is the answer, and judging the amount against what it left would wrongly fail this repeat.
+          const taken = yield* sql`SELECT 1 FROM refunds WHERE idempotency_key = ${refund.idempotencyKey}`
+          if (taken.length > 0) return yield* new RefundKeyTaken()
+          const amount = yield* decide(payment)
+          if (amount === 0) return { _tag: "NothingToRefund", payment } as const
+          const inserted = yield* sql<{ id: string }>`
+            INSERT INTO refunds (id, idempotency_key, payment_id, requested_payment_id, requested_order_id,
+                                 requested_amount, amount, currency, status, lease_until)
+            VALUES (${refund.id}, ${refund.idempotencyKey}, ${paymentId}, ${refund.requestedPaymentId},
+                    ${refund.requestedOrderId}, ${refund.requestedAmount}, ${amount}, ${payment.currency},
+                    'pending', ${leaseUntil})
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING id`
+          if (inserted.length === 0) return yield* new RefundKeyTaken()
+          // The row lock above already serialises refunds of this payment; the guard is kept as the rule itself.
+          const raised = yield* sql<{ id: string }>`
+            UPDATE payments SET refunded = refunded + ${amount}, updated_at = now()
+            WHERE id = ${paymentId} AND status = 'captured' AND refunded + ${amount} <= amount
+            RETURNING id`
+          if (raised.length === 0) return yield* Effect.dieMessage(`refund past the capture of ${paymentId}`)
+          const reserved = first(
+            yield* sql<RefundRow>`
+              SELECT ${refundColumns} FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE r.id = ${refund.id}`,
+          )
+          if (reserved === undefined) return yield* Effect.dieMessage(`refund ${refund.id} vanished`)
+          return { _tag: "Reserved", refund: reserved } as const
+        }),
+      )
+
+    const takeOverRefund = (id: string) =>
+      sql<{ id: string }>`
+        UPDATE refunds SET lease_until = ${leaseUntil}, updated_at = now()
+        WHERE id = ${id} AND status = 'pending' AND lease_until < now()
+        RETURNING id`.pipe(Effect.map((rows) => rows.length > 0))
+
+    /** Records the provider's refund, once, with its event. */
+    const settleRefund = (id: string, providerReference: string) =>
+      sql.withTransaction(
+        Effect.gen(function* () {
+          const updated = yield* sql<{ id: string }>`
+            UPDATE refunds SET status = 'refunded', provider_reference = ${providerReference}, updated_at = now()
+            WHERE id = ${id} AND status = 'pending'
+            RETURNING id`
+          if (updated.length === 0) return
+          const [row] = yield* sql<RefundRow & { customer: string; total_refunded: number }>`
+            SELECT ${refundColumns}, p.customer, p.refunded::float8 AS total_refunded
+            FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE r.id = ${id}`
+          if (row === undefined) return yield* Effect.dieMessage(`refund ${id} vanished`)
+          yield* sql`
+            INSERT INTO transactions (payment_id, refund_id, kind, amount, currency, provider_reference)
+            VALUES (${row.payment_id}, ${id}, 'refund', ${row.amount}, ${row.currency}, ${providerReference})`
+          const event = yield* PaymentRefunded.make(
+            {
+              refundId: row.id as RefundId,
+              paymentId: row.payment_id as PaymentId,
+              orderId: row.order_id as OrderId,
+              customer: row.customer as UserId,
+              amount: new Money({ amount: row.amount, currency: row.currency as Currency }, true),
+              totalRefunded: row.total_refunded,
+            },
+            { key: row.order_id },
+          )
+          yield* outbox.append(event)
+        }).pipe(Effect.catchTag("ParseError", Effect.die)),
+      )
+
+    const findRefundById = (id: string) =>
+      sql<RefundRow>`
+        SELECT ${refundColumns} FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE r.id = ${id}`.pipe(
+        Effect.map(first),
+      )
+
+    const chargeReference = (paymentId: string) =>
+      sql<{ provider_reference: string | null }>`SELECT provider_reference FROM payments WHERE id = ${paymentId}`.pipe(
+        Effect.map((rows) => first(rows)?.provider_reference ?? null),
+      )
+
+    return {
+      insertPending,
+      findByKey,
+      findById,
+      findByOrder,
+      findPendingOfOrder,
+      takeOverPayment,
+      settlePayment,
+      findRefundByKey,
+      findRefundById,
+      reserveRefund,
+      takeOverRefund,
+      settleRefund,
+      chargeReference,
+    } as const
+  }),
+  dependencies: [Outbox.Default],
+}) {}

@@ -1,0 +1,41 @@
+/**
+ * The user service's own settings. (src/config.ts lists the platform's variables; these belong there too
+ * once the lead folds service settings in. AUTH_TOKEN_SECRET is read by the gateway as well.)
+ */
+import { Config, Redacted } from "effect"
+
+/**
+ * `AUTH_TOKEN_SECRET`: the HMAC-SHA256 key session tokens are signed with; the gateway verifies with the
+ * same. The default only suits a laptop: set it anywhere else.
+ */
+export const authTokenSecret = Config.redacted("AUTH_TOKEN_SECRET").pipe(
+  Config.withDefault(Redacted.make("commerce-mesh-local-token-secret")),
+)
+
+/** `USER_SESSION_TTL_SECONDS`: how long a session (and its token) lives. */
+export const sessionTtlSeconds = Config.integer("USER_SESSION_TTL_SECONDS").pipe(Config.withDefault(24 * 60 * 60))
+
+/**
+ * `USER_ARGON2_MEMORY_KIB`, `USER_ARGON2_TIME_COST`: argon2id's cost. The defaults are OWASP's minimum
+ * for argon2id (19 MiB, 2 passes); tests lower them, production may raise them. Existing hashes carry
+ * their own parameters, so a change applies to new passwords only.
+ */
+export const argon2MemoryKib = Config.integer("USER_ARGON2_MEMORY_KIB").pipe(Config.withDefault(19_456))
+export const argon2TimeCost = Config.integer("USER_ARGON2_TIME_COST").pipe(Config.withDefault(2))
+
+/**
+ * `USER_BOOTSTRAP_ADMIN_EMAILS`: comma separated; an account registered with one of these addresses is an
+ * admin from the start (someone has to be the first admin who can grant the role).
+ */
+export const bootstrapAdminEmails = Config.string("USER_BOOTSTRAP_ADMIN_EMAILS").pipe(
+  Config.withDefault(""),
+  Config.map(
+    (list) =>
+      new Set(
+        list
+          .split(",")
+          .map((email) => email.trim().toLowerCase())
+          .filter((email) => email.length > 0),
+      ),
+  ),
+)

@@ -1,0 +1,62 @@
+/**
+ * Signed session tokens: `base64url(claims JSON) "." base64url(HMAC-SHA256(secret, first part))`.
+ * Pure functions (no I/O) so the gateway can verify a token without calling the user service — a
+ * candidate for src/auth-token.ts. What they cannot know is whether the session was ended since:
+ * that needs the session store (the user service's VerifySession).
+ */
+import { Either, Redacted, Schema } from "effect"
+import { createHmac, timingSafeEqual } from "node:crypto"
+import type { UserId } from "../../rpc/common.ts"
+import { InvalidToken, Role, SessionExpired, type SessionId } from "../../rpc/user.ts"
+
+export interface TokenClaims {
+  readonly userId: UserId
+  readonly sessionId: SessionId
+  readonly roles: ReadonlyArray<Role>
+  /** Epoch seconds after which the token is refused. */
+  readonly expiresAt: number
+}
+
+/** The claims as they travel: short keys, JSON. */
+const WireClaims = Schema.Struct({
+  uid: Schema.String,
+  sid: Schema.String,
+  roles: Schema.Array(Role),
+  exp: Schema.Int,
+})
+const decodeWireClaims = Schema.decodeUnknownEither(Schema.parseJson(WireClaims))
+
+const secretBytes = (secret: Redacted.Redacted<string> | string) =>
+  typeof secret === "string" ? secret : Redacted.value(secret)
+
+const mac = (secret: Redacted.Redacted<string> | string, body: string) =>
+  createHmac("sha256", secretBytes(secret)).update(body).digest()
+
+export const signToken = (secret: Redacted.Redacted<string> | string, claims: TokenClaims): string => {
+  const body = Buffer.from(
+    JSON.stringify({ uid: claims.userId, sid: claims.sessionId, roles: claims.roles, exp: claims.expiresAt }),
+  ).toString("base64url")
+  return `${body}.${mac(secret, body).toString("base64url")}`
+}
+
+/**
+ * The token's claims when this secret signed it and it has not expired at `nowMillis`. The signature is
+ * checked first (in constant time), so a forged token learns nothing about expiry.
+ */
+export const verifyToken = (
+  secret: Redacted.Redacted<string> | string,
+  token: string,
+  nowMillis: number,
+): Either.Either<TokenClaims, InvalidToken | SessionExpired> => {
+  const parts = token.split(".")
+  const [body, signature] = parts
+  if (parts.length !== 2 || body === undefined || signature === undefined) return Either.left(new InvalidToken())
+  const expected = mac(secret, body)
+  const given = Buffer.from(signature, "base64url")
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return Either.left(new InvalidToken())
+  const claims = decodeWireClaims(Buffer.from(body, "base64url").toString("utf8"))
+  if (Either.isLeft(claims)) return Either.left(new InvalidToken())
+  const { uid, sid, roles, exp } = claims.right
+  if (exp * 1000 <= nowMillis) return Either.left(new SessionExpired())
+  return Either.right({ userId: uid as UserId, sessionId: sid as SessionId, roles, expiresAt: exp })
+}

@@ -1,0 +1,350 @@
+/**
+ * The payment service as a real process (services/payment/main.ts) on the real PostgreSQL and Kafka,
+ * called over RPC. The simulated provider answers after 30 ms, so racing requests really overlap.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { Effect, Layer } from "effect"
+import type { Currency, UserId } from "../../rpc/common.ts"
+import {
+  Money,
+  type OrderId,
+  type PaymentId,
+  type PaymentIdempotencyKey,
+  PaymentDeclined,
+  PaymentRpcs,
+} from "../../rpc/payment.ts"
+import { RpcClientTag } from "../../src/rpc.ts"
+import { adminQuery } from "../support/postgres.ts"
+import { testRuntime } from "../support/run.ts"
+import { type RunningService, startService, testDatabaseSuffix } from "./service-process.ts"
+
+class PaymentClient extends RpcClientTag<PaymentClient>()("payment", PaymentRpcs) {}
+
+const database = `cm_payment${testDatabaseSuffix}`
+const unique = (prefix: string) => `${prefix}-${crypto.randomUUID()}`
+const key = () => unique("key") as PaymentIdempotencyKey
+const order = () => unique("order") as OrderId
+const customer = (prefix = "cus") => unique(prefix) as UserId
+const eur = (amount: number) => new Money({ amount, currency: "EUR" as Currency })
+
+let service: RunningService
+let runtime: ReturnType<typeof testRuntime<PaymentClient, unknown>>
+const run = <A, E>(effect: Effect.Effect<A, E, PaymentClient>) => runtime.run(effect)
+
+beforeAll(async () => {
+  service = await startService("payment", { PAYMENT_PROVIDER_LATENCY_MS: "30", DATABASE_POOL_SIZE: "8" })
+  runtime = testRuntime(PaymentClient.layer({ timeout: "20 seconds" }).pipe(Layer.provide(service.clientConfig)))
+})
+
+afterAll(async () => {
+  await runtime?.dispose()
+  await service?.stop()
+})
+
+const charge = (amount = 1_000, overrides: { customer?: UserId; orderId?: OrderId } = {}) =>
+  Effect.flatMap(PaymentClient, (payments) =>
+    payments.Charge({
+      idempotencyKey: key(),
+      orderId: overrides.orderId ?? order(),
+      amount: eur(amount),
+      customer: overrides.customer ?? customer(),
+    }),
+  )
+
+describe("the payment process", () => {
+  test("is live and ready on its side port, and counts its RPCs in /metrics", async () => {
+    const base = `http://127.0.0.1:${service.httpPort}`
+    expect((await fetch(`${base}/healthz`)).status).toBe(200)
+    const readiness = await fetch(`${base}/readyz`)
+    expect(readiness.status).toBe(200)
+    expect(await readiness.json()).toMatchObject({ status: "ready", service: "payment" })
+    await run(charge())
+    expect(await (await fetch(`${base}/metrics`)).text()).toContain('method="Charge",outcome="ok"')
+  })
+})
+
+describe("Charge", () => {
+  test("captures, and GetPayment / GetPaymentByOrder read the payment back", () =>
+    run(
+      Effect.gen(function* () {
+        const payments = yield* PaymentClient
+        const orderId = order()
+        const payment = yield* charge(2_500, { orderId })
+        expect(payment.status).toBe("captured")
+        expect(payment.amount).toEqual(eur(2_500))
+        expect(payment.refunded).toBe(0)
+        expect(payment.providerReference).toStartWith("sim_ch_")
+        expect(yield* payments.GetPayment({ paymentId: payment.id })).toEqual(payment)
+        expect(yield* payments.GetPaymentByOrder({ orderId })).toEqual(payment)
+      }),
+    ))
+
+  test("a repeat of the key answers the first payment and charges nothing more", () =>
+    run(
+      Effect.gen(function* () {
+        const payments = yield* PaymentClient
+        const request = { idempotencyKey: key(), orderId: order(), amount: eur(700), customer: customer() }
+        const first = yield* payments.Charge(request)
+        const again = yield* payments.Charge(request)
+        expect(again).toEqual(first)
+        const rows = yield* Effect.promise(() =>
+          adminQuery(`SELECT count(*)::int AS n FROM transactions WHERE payment_id = '${first.id}'`, database),
+        )
+        expect(rows[0]?.n).toBe(1)
+      }),
+    ))
+
+  test("the same key with another amount fails with IdempotencyKeyReused", () =>
+    run(
+      Effect.gen(function* () {
+        const payments = yield* PaymentClient
+        const request = { idempotencyKey: key(), orderId: order(), amount: eur(700), customer: customer() }
+        yield* payments.Charge(request)
+        const error = yield* payments.Charge({ ...request, amount: eur(701) }).pipe(Effect.flip)
+        expect(error._tag).toBe("IdempotencyKeyReused")
+      }),
+    ))
+
+  test("an amount ending in 13 is declined, typed, and a repeat is declined the same way", () =>
+    run(
+      Effect.gen(function* () {
+        const payments = yield* PaymentClient
+        const request = { idempotencyKey: key(), orderId: order(), amount: eur(1_013), customer: customer() }
+        const error = yield* payments.Charge(request).pipe(Effect.flip)
+        expect(error).toBeInstanceOf(PaymentDeclined)
+        if (error._tag !== "PaymentDeclined") throw new Error("expected PaymentDeclined")
+        expect(error.reason).toBe("insufficient_funds")
+        expect(yield* payments.Charge(request).pipe(Effect.flip)).toEqual(error)
+        const stored = yield* payments.GetPayment({ paymentId: error.paymentId })
+        expect(stored.status).toBe("declined")
+        expect(stored.declineReason).toBe("insufficient_funds")
+      }),
+    ))
+
+  test("a customer whose id starts with 'decline' is always declined", () =>
+    run(
+      Effect.gen(function* () {
+        const error = yield* charge(500, { customer: customer("decline") }).pipe(Effect.flip)
+        expect(error._tag).toBe("PaymentDeclined")
+        if (error._tag === "PaymentDeclined") expect(error.reason).toBe("card_declined")
+      }),
+    ))
+
+  test("GetPayment and GetPaymentByOrder of unknown ids fail with PaymentNotFound", () =>
+    run(
+      Effect.gen(function* () {
+        const payments = yield* PaymentClient
+        const byId = yield* payments.GetPayment({ paymentId: unique("pay") as PaymentId }).pipe(Effect.flip)
+        expect(byId._tag).toBe("PaymentNotFound")
+        const byOrder = yield* payments.GetPaymentByOrder({ orderId: order() }).pipe(Effect.flip)
+        expect(byOrder._tag).toBe("PaymentNotFound")
+      }),
+    ))
+
+  test("50 racing charges with one key capture exactly once and all answer the same", () =>
+    run(
+      Effect.gen(function* () {
+        const payments = yield* PaymentClient
+        const request = { idempotencyKey: key(), orderId: order(), amount: eur(4_200), customer: customer() }
+        const answers = yield* Effect.all(
+          Array.from({ length: 50 }, () => payments.Charge(request)),
+          { concurrency: "unbounded" },
+        )
+        const first = answers[0]
+        expect(first?.status).toBe("captured")
+        for (const answer of answers) expect(answer).toEqual(first!)
+        const rows = yield* Effect.promise(() =>
+          adminQuery(
+            `SELECT (SELECT count(*)::int FROM payments WHERE idempotency_key = '${request.idempotencyKey}') AS payments,
+                    (SELECT count(*)::int FROM transactions t JOIN payments p ON p.id = t.payment_id
+                      WHERE p.idempotency_key = '${request.idempotencyKey}' AND t.kind = 'capture') AS captures,
+                    (SELECT count(*)::int FROM outbox WHERE event_key = '${request.orderId}'
+                      AND event_type = 'payment.completed') AS events`,
+            database,
+          ),
+        )
+        expect(rows[0]).toEqual({ payments: 1, captures: 1, events: 1 })
+      }),
+    ))
+
+  test("a charge left pending by a dead driver is taken over by a repeat once its lease ran out", () =>
+    run(
+      Effect.gen(function* () {
+        const payments = yield* PaymentClient
+        const request = { idempotencyKey: key(), orderId: order(), amount: eur(1_200), customer: customer() }
+        const paymentId = unique("pay")
+        // The row a driver leaves when it dies after inserting and before recording the provider's answer.
+        yield* Effect.promise(() =>
+          adminQuery(
+            `INSERT INTO payments (id, idempotency_key, order_id, customer, amount, currency, status, lease_until)
+             VALUES ('${paymentId}', '${request.idempotencyKey}', '${request.orderId}', '${request.customer}',
+                     1200, 'EUR', 'pending', now() - interval '1 second')`,
+            database,
+          ),
+        )
+        const payment = yield* payments.Charge(request)
+        expect(payment.id).toBe(paymentId as PaymentId)
+        expect(payment.status).toBe("captured")
+      }),
+    ))
+})
+
+describe("Refund", () => {
+  test("refunds part, then the rest; past the capture fails with RefundExceedsCapture", () =>
+    run(
+      Effect.gen(function* () {
+        const payments = yield* PaymentClient
+        const payment = yield* charge(1_000)
+        const part = yield* payments.Refund({ idempotencyKey: key(), paymentId: payment.id, amount: eur(300) })
+        expect(part.status).toBe("refunded")
+        expect(part.amount).toEqual(eur(300))
+        const over = yield* payments
+          .Refund({ idempotencyKey: key(), paymentId: payment.id, amount: eur(701) })
+          .pipe(Effect.flip)
+        expect(over._tag).toBe("RefundExceedsCapture")
+        if (over._tag === "RefundExceedsCapture") expect([over.requested, over.refundable]).toEqual([701, 700])
+        const rest = yield* payments.Refund({ idempotencyKey: key(), orderId: payment.orderId })
+        expect(rest.amount).toEqual(eur(700))
+        expect((yield* payments.GetPayment({ paymentId: payment.id })).refunded).toBe(1_000)
+        const nothingLeft = yield* payments.Refund({ idempotencyKey: key(), paymentId: payment.id })
+        expect(nothingLeft.status).toBe("noop")
+      }),
+    ))
+
+  test("a repeat of the key answers the first refund; the key with another amount is IdempotencyKeyReused", () =>
+    run(
+      Effect.gen(function* () {
+        const payments = yield* PaymentClient
+        const payment = yield* charge(1_000)
+        const request = { idempotencyKey: key(), paymentId: payment.id, amount: eur(400) }
+        const first = yield* payments.Refund(request)
+        expect(yield* payments.Refund(request)).toEqual(first)
+        expect((yield* payments.GetPayment({ paymentId: payment.id })).refunded).toBe(400)
+        const reused = yield* payments.Refund({ ...request, amount: eur(100) }).pipe(Effect.flip)
+        expect(reused._tag).toBe("IdempotencyKeyReused")
+      }),
+    ))
+
+  test("a refund in another currency fails with RefundCurrencyMismatch", () =>
+    run(
+      Effect.gen(function* () {
+        const payments = yield* PaymentClient
+        const payment = yield* charge(1_000)
+        const error = yield* payments
+          .Refund({
+            idempotencyKey: key(),
+            paymentId: payment.id,
+            amount: new Money({ amount: 10, currency: "USD" as Currency }),
+          })
+          .pipe(Effect.flip)
+        expect(error._tag).toBe("RefundCurrencyMismatch")
+      }),
+    ))
+
+  test("a refund of an unknown payment fails with PaymentNotFound", () =>
+    run(
+      Effect.gen(function* () {
+        const payments = yield* PaymentClient
+        const error = yield* payments
+          .Refund({ idempotencyKey: key(), paymentId: unique("pay") as PaymentId })
+          .pipe(Effect.flip)
+        expect(error._tag).toBe("PaymentNotFound")
+      }),
+    ))
+
+  test("a refund of an order that was never charged, or was declined, is a no-op success", () =>
+    run(
+      Effect.gen(function* () {
+        const payments = yield* PaymentClient
+        const never = yield* payments.Refund({ idempotencyKey: key(), orderId: order() })
+        expect(never.status).toBe("noop")
+        expect(never.amount).toBeNull()
+        const orderId = order()
+        yield* charge(513, { orderId }).pipe(Effect.flip)
+        const declined = yield* payments.Refund({ idempotencyKey: key(), orderId })
+        expect(declined.status).toBe("noop")
+        expect(declined.amount).toEqual(eur(0))
+      }),
+    ))
+
+  test("a refund by order racing the order's charge waits for it and refunds the capture", () =>
+    run(
+      Effect.gen(function* () {
+        const payments = yield* PaymentClient
+        const orderId = order()
+        const charging = yield* Effect.fork(charge(900, { orderId }))
+        yield* Effect.sleep("10 millis")
+        const refund = yield* payments.Refund({ idempotencyKey: key(), orderId })
+        const payment = yield* charging
+        expect(refund.status).toBe("refunded")
+        expect(refund.paymentId).toBe(payment.id)
+        expect(refund.amount).toEqual(eur(900))
+      }),
+    ))
+
+  test("20 racing refunds of 150 on a capture of 1000: six succeed, the rest exceed, nothing over-refunds", () =>
+    run(
+      Effect.gen(function* () {
+        const payments = yield* PaymentClient
+        const payment = yield* charge(1_000)
+        const outcomes = yield* Effect.all(
+          Array.from({ length: 20 }, () =>
+            payments.Refund({ idempotencyKey: key(), paymentId: payment.id, amount: eur(150) }).pipe(Effect.either),
+          ),
+          { concurrency: "unbounded" },
+        )
+        const refunded = outcomes.filter((o) => o._tag === "Right")
+        const exceeded = outcomes.filter((o) => o._tag === "Left" && o.left._tag === "RefundExceedsCapture")
+        expect([refunded.length, exceeded.length]).toEqual([6, 14])
+        expect((yield* payments.GetPayment({ paymentId: payment.id })).refunded).toBe(900)
+        const rows = yield* Effect.promise(() =>
+          adminQuery(
+            `SELECT coalesce(sum(amount), 0)::int AS total, count(*)::int AS n FROM refunds
+             WHERE payment_id = '${payment.id}' AND status = 'refunded'`,
+            database,
+          ),
+        )
+        expect(rows[0]).toEqual({ total: 900, n: 6 })
+      }),
+    ))
+
+  test("refunds racing with one key refund once", () =>
+    run(
+      Effect.gen(function* () {
+        const payments = yield* PaymentClient
+        const payment = yield* charge(1_000)
+        const request = { idempotencyKey: key(), paymentId: payment.id, amount: eur(600) }
+        const answers = yield* Effect.all(
+          Array.from({ length: 10 }, () => payments.Refund(request)),
+          { concurrency: "unbounded" },
+        )
+        for (const answer of answers) expect(answer).toEqual(answers[0]!)
+        expect((yield* payments.GetPayment({ paymentId: payment.id })).refunded).toBe(600)
+      }),
+    ))
+
+  test("completed, failed and refunded events reach the outbox and are published", () =>
+    run(
+      Effect.gen(function* () {
+        const payments = yield* PaymentClient
+        const payment = yield* charge(300)
+        yield* payments.Refund({ idempotencyKey: key(), orderId: payment.orderId })
+        const declined = yield* charge(313).pipe(Effect.flip)
+        if (declined._tag !== "PaymentDeclined") throw new Error("expected PaymentDeclined")
+        const published = (orderId: string) =>
+          Effect.promise(() =>
+            adminQuery(
+              `SELECT event_type, published_at IS NOT NULL AS published FROM outbox
+               WHERE event_key = '${orderId}' ORDER BY id`,
+              database,
+            ),
+          )
+        yield* Effect.sleep("1 second")
+        expect(yield* published(payment.orderId)).toEqual([
+          { event_type: "payment.completed", published: true },
+          { event_type: "payment.refunded", published: true },
+        ])
+        expect(yield* published(declined.orderId)).toEqual([{ event_type: "payment.failed", published: true }])
+      }),
+    ))
+})
