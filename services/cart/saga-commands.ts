@@ -1,0 +1,53 @@
+/**
+ * Consumes the checkout saga's commands (cart.reserve, cart.release, cart.clear) from RabbitMQ and answers
+ * each on its replyTo queue. A handler that fails (the database away) is retried by the bus with backoff
+ * and then dead-lettered; a message that does not decode goes straight to the dead-letter queue. A retry or
+ * a redelivery is harmless: Carts answers a repeated command from its stored reply.
+ */
+import { Effect, Layer } from "effect"
+import {
+  CartClearedReply,
+  CartReleasedReply,
+  CartReservedReply,
+  ClearCart,
+  ReleaseCart,
+  ReserveCart,
+} from "../../rpc/cart.ts"
+import { CommandBus, type ConsumeOptions } from "../../src/command-bus.ts"
+import { Carts } from "./carts.ts"
+
+/** The commands consumed; tests pass copies on queues of their own. */
+export interface SagaCommandQueues {
+  readonly reserve: typeof ReserveCart
+  readonly release: typeof ReleaseCart
+  readonly clear: typeof ClearCart
+}
+
+export const defaultQueues: SagaCommandQueues = { reserve: ReserveCart, release: ReleaseCart, clear: ClearCart }
+
+export const SagaCommandsLive = (queues: SagaCommandQueues = defaultQueues, options: ConsumeOptions = {}) =>
+  Layer.scopedDiscard(
+    Effect.gen(function* () {
+      const bus = yield* CommandBus
+      const carts = yield* Carts
+      yield* bus.consume(
+        queues.reserve,
+        (command, delivery) =>
+          carts.reserve(command).pipe(Effect.flatMap((reply) => delivery.reply(CartReservedReply, reply))),
+        options,
+      )
+      yield* bus.consume(
+        queues.release,
+        (command, delivery) =>
+          carts.release(command).pipe(Effect.flatMap((reply) => delivery.reply(CartReleasedReply, reply))),
+        options,
+      )
+      yield* bus.consume(
+        queues.clear,
+        (command, delivery) =>
+          carts.clear(command).pipe(Effect.flatMap((reply) => delivery.reply(CartClearedReply, reply))),
+        options,
+      )
+      yield* Effect.logDebug("saga command consumers started")
+    }),
+  )
