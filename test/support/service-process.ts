@@ -117,7 +117,10 @@ export interface Mesh {
  * Starts `services` in order (each waits for the previous to be ready, so dependencies come first),
  * every one knowing every other's ports, with `env` (e.g. DATABASE_NAME_SUFFIX) added.
  */
-export const startMesh = async (services: ReadonlyArray<ServiceName>, env: Record<string, string> = {}): Promise<Mesh> => {
+export const startMesh = async (
+  services: ReadonlyArray<ServiceName>,
+  env: Record<string, string> = {},
+): Promise<Mesh> => {
   const ports: Partial<Record<ServiceName, Ports>> = {}
   for (const service of services) ports[service] = { rpc: freePort(), http: freePort() }
   const meshEnv = { ...env, ...portEnv(ports) }
@@ -138,7 +141,9 @@ export const startMesh = async (services: ReadonlyArray<ServiceName>, env: Recor
     ports,
     services: running,
     config: Layer.setConfigProvider(
-      ConfigProvider.fromMap(new Map(Object.entries(meshEnv))).pipe(ConfigProvider.orElse(() => ConfigProvider.fromEnv())),
+      ConfigProvider.fromMap(new Map(Object.entries(meshEnv))).pipe(
+        ConfigProvider.orElse(() => ConfigProvider.fromEnv()),
+      ),
     ),
     restart: start,
     stop: async () => {

@@ -1,0 +1,202 @@
+/**
+ * The order service's SQL: orders, their items, and the idempotent creation of an order with its
+ * saga row in one transaction.
+ */
+import { SqlClient, type SqlError } from "@effect/sql"
+import { Effect, Option, Schema } from "effect"
+import { Money, OrderId, type UserId } from "../../rpc/common.ts"
+import {
+  type DeliveryAddress,
+  IdempotencyKeyConflict,
+  type IdempotencyKey,
+  Order,
+  OrderFailure,
+  OrderItem,
+  OrderNotFound,
+  type OrderStatus,
+} from "../../rpc/order.ts"
+
+interface OrderRow {
+  readonly id: string
+  readonly user_id: string
+  readonly status: OrderStatus
+  readonly request_hash: string
+  readonly total_amount: string | null
+  readonly currency: string | null
+  readonly failure: { step: string; reason: string; message: string } | null
+  readonly delivery_zone: string
+  readonly created_at: Date
+  readonly updated_at: Date
+}
+
+interface ItemRow {
+  readonly order_id: string
+  readonly sku: string
+  readonly name: string
+  readonly quantity: number
+  readonly unit_amount: string
+  readonly currency: string
+}
+
+export interface NewOrder {
+  readonly userId: UserId
+  readonly idempotencyKey: IdempotencyKey
+  readonly paymentToken: string
+  readonly address: DeliveryAddress
+  readonly deliveryZone: string
+}
+
+export interface CopiedItem {
+  readonly sku: string
+  readonly name: string
+  readonly quantity: number
+  readonly unitAmount: number
+  readonly currency: string
+}
+
+const decodeOrder = Schema.decodeUnknownSync(Order)
+
+/** Hash of what a request asks for, so the same key with a different request is refused, not merged. */
+const requestHash = (order: NewOrder) =>
+  new Bun.CryptoHasher("sha256")
+    .update(JSON.stringify([order.paymentToken, order.address, order.deliveryZone]))
+    .digest("hex")
+
+export class OrderRepository extends Effect.Service<OrderRepository>()("order/OrderRepository", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+
+    const toOrder = (row: OrderRow, items: ReadonlyArray<ItemRow>): Order =>
+      decodeOrder({
+        id: row.id,
+        userId: row.user_id,
+        status: row.status,
+        items: items.map((item) => {
+          const unit = Number(item.unit_amount)
+          return {
+            sku: item.sku,
+            name: item.name,
+            quantity: item.quantity,
+            unitPrice: { amount: unit, currency: item.currency },
+            lineTotal: { amount: unit * item.quantity, currency: item.currency },
+          }
+        }),
+        total:
+          row.total_amount === null || row.currency === null
+            ? null
+            : { amount: Number(row.total_amount), currency: row.currency },
+        failure: row.failure,
+        deliveryZone: row.delivery_zone,
+        createdAt: row.created_at.toISOString(),
+        updatedAt: row.updated_at.toISOString(),
+      })
+
+    const itemsOf = (ids: ReadonlyArray<string>) =>
+      ids.length === 0
+        ? Effect.succeed([] as ReadonlyArray<ItemRow>)
+        : sql<ItemRow>`SELECT * FROM order_items WHERE order_id IN ${sql.in(ids)} ORDER BY sku`
+
+    const findRow = (orderId: string) =>
+      sql<OrderRow>`SELECT * FROM orders WHERE id = ${orderId}`.pipe(Effect.map((rows) => Option.fromNullable(rows[0])))
+
+    const get = Effect.fn("Order.get")(function* (orderId: OrderId) {
+      const row = yield* findRow(orderId)
+      if (Option.isNone(row)) return yield* new OrderNotFound({ orderId })
+      return toOrder(row.value, yield* itemsOf([orderId]))
+    })
+
+    /**
+     * Creates the order PENDING, and calls `withinTransaction` (the saga row) in the same
+     * transaction. A repeated key returns the existing order and `created: false`.
+     */
+    const create = <E, R>(
+      order: NewOrder,
+      withinTransaction: (orderId: OrderId) => Effect.Effect<void, E, R>,
+    ): Effect.Effect<
+      { readonly order: Order; readonly created: boolean },
+      E | IdempotencyKeyConflict | SqlError.SqlError,
+      R
+    > =>
+      Effect.gen(function* () {
+        const hash = requestHash(order)
+        const orderId = OrderId.make(crypto.randomUUID())
+        const inserted = yield* sql<OrderRow>`
+          INSERT INTO orders (id, user_id, idempotency_key, request_hash, status, payment_token, address, delivery_zone)
+          VALUES (${orderId}, ${order.userId}, ${order.idempotencyKey}, ${hash}, 'PENDING', ${order.paymentToken},
+                  ${JSON.stringify(order.address)}::jsonb, ${order.deliveryZone})
+          ON CONFLICT (user_id, idempotency_key) DO NOTHING
+          RETURNING *`
+        const row = inserted[0]
+        if (row !== undefined) {
+          yield* withinTransaction(orderId)
+          return { order: toOrder(row, []), created: true }
+        }
+        const existing = yield* sql<OrderRow>`
+          SELECT * FROM orders WHERE user_id = ${order.userId} AND idempotency_key = ${order.idempotencyKey}`
+        const found = existing[0]
+        if (found === undefined) return yield* Effect.dieMessage("idempotency key conflict without a row")
+        if (found.request_hash !== hash) {
+          return yield* new IdempotencyKeyConflict({ key: order.idempotencyKey, orderId: OrderId.make(found.id) })
+        }
+        return { order: toOrder(found, yield* itemsOf([found.id])), created: false }
+      }).pipe(sql.withTransaction)
+
+    const list = Effect.fn("Order.list")(function* (userId: UserId, limit: number, before: Option.Option<Date>) {
+      const rows = yield* Option.match(before, {
+        onNone: () =>
+          sql<OrderRow>`SELECT * FROM orders WHERE user_id = ${userId} ORDER BY created_at DESC LIMIT ${limit}`,
+        onSome: (date) =>
+          sql<OrderRow>`SELECT * FROM orders WHERE user_id = ${userId} AND created_at < ${date}
+                        ORDER BY created_at DESC LIMIT ${limit}`,
+      })
+      const items = yield* itemsOf(rows.map((row) => row.id))
+      return rows.map((row) =>
+        toOrder(
+          row,
+          items.filter((item) => item.order_id === row.id),
+        ),
+      )
+    })
+
+    /** Copies the cart's lines into the order once; a repeated copy (a resumed saga) changes nothing. */
+    const copyItems = (orderId: OrderId, items: ReadonlyArray<CopiedItem>, total: Money) =>
+      Effect.gen(function* () {
+        if (items.length > 0) {
+          yield* sql`INSERT INTO order_items ${sql.insert(
+            items.map((item) => ({
+              order_id: orderId,
+              sku: item.sku,
+              name: item.name,
+              quantity: item.quantity,
+              unit_amount: item.unitAmount,
+              currency: item.currency,
+            })),
+          )} ON CONFLICT (order_id, sku) DO NOTHING`
+        }
+        yield* sql`UPDATE orders SET total_amount = ${total.amount}, currency = ${total.currency}, updated_at = now()
+                   WHERE id = ${orderId}`
+      }).pipe(sql.withTransaction)
+
+    /** Moves an order between states only from the ones allowed; returns None when it was not in `from`. */
+    const transition = (
+      orderId: OrderId,
+      from: ReadonlyArray<OrderStatus>,
+      to: OrderStatus,
+      failure: Option.Option<OrderFailure> = Option.none(),
+    ) =>
+      sql<OrderRow>`
+        UPDATE orders SET status = ${to}, updated_at = now(),
+          failure = ${Option.match(failure, { onNone: () => null, onSome: (f) => JSON.stringify(f) })}::jsonb
+        WHERE id = ${orderId} AND status IN ${sql.in(from)}
+        RETURNING *`.pipe(Effect.map((rows) => Option.fromNullable(rows[0])))
+
+    const paymentToken = (orderId: OrderId) =>
+      sql<{ payment_token: string }>`SELECT payment_token FROM orders WHERE id = ${orderId}`.pipe(
+        Effect.map((rows) => rows[0]?.payment_token ?? ""),
+      )
+
+    return { get, create, list, copyItems, transition, paymentToken, toOrder, itemsOf }
+  }),
+}) {}
+
+export { Money, OrderFailure, OrderItem }

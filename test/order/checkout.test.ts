@@ -1,0 +1,172 @@
+/**
+ * The checkout saga end to end over real processes: catalog, inventory, payment, delivery, cart and
+ * order, on real PostgreSQL, RabbitMQ and Kafka. Each failure point is forced in turn, and what the
+ * earlier steps did is checked to be undone.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { Effect, type Layer, Option, Schedule } from "effect"
+import { OrderId } from "../../rpc/common.ts"
+import { IdempotencyKey } from "../../rpc/order.ts"
+import { testRuntime } from "../support/run.ts"
+import { type Mesh, startMesh } from "../support/service-process.ts"
+import {
+  address,
+  CartClient,
+  checkout,
+  checkoutServices,
+  type Clients,
+  clientsOf,
+  deliveryZone,
+  failureReason,
+  InventoryClient,
+  newCustomer,
+  OrderClient,
+  PaymentClient,
+  settled,
+  stockedProduct,
+} from "./support.ts"
+
+let mesh: Mesh
+let run: <A, E>(effect: Effect.Effect<A, E, Clients>) => Promise<A>
+let dispose: () => Promise<void>
+
+beforeAll(async () => {
+  mesh = await startMesh(checkoutServices, { DATABASE_NAME_SUFFIX: "_checkout_test" })
+  const runtime = testRuntime(clientsOf(mesh) as Layer.Layer<Clients>)
+  run = runtime.run
+  dispose = runtime.dispose
+}, 180_000)
+
+afterAll(async () => {
+  await dispose?.()
+  await mesh?.stop()
+})
+
+const stockOf = (sku: Parameters<InventoryClient["Type"]["GetStock"]>[0]["sku"]) =>
+  Effect.flatMap(InventoryClient, (inventory) => inventory.GetStock({ sku }))
+
+describe("checkout saga", () => {
+  test("a customer's checkout is answered PENDING at once and becomes CONFIRMED: stock sold, payment captured, cart emptied", () =>
+    run(
+      Effect.gen(function* () {
+        const sku = yield* stockedProduct(10, 2_500)
+        const zone = yield* deliveryZone(5)
+        const userId = newCustomer()
+        const placed = yield* checkout(userId, [{ sku, quantity: 3 }], zone)
+        expect(placed.status).toBe("PENDING")
+        const order = yield* settled(placed.id)
+        expect(order.status).toBe("CONFIRMED")
+        expect(order.total).toEqual(expect.objectContaining({ amount: 7_500, currency: "USD" }))
+        expect(order.items.map((item) => [item.sku, item.quantity, item.unitPrice.amount])).toEqual([[sku, 3, 2_500]])
+        const stock = yield* stockOf(sku)
+        expect([stock.available, stock.reserved, stock.committed]).toEqual([7, 0, 3])
+        const payment = yield* Effect.flatMap(PaymentClient, (p) => p.GetPaymentByOrder({ orderId: order.id }))
+        expect([payment.status, payment.amount.amount, payment.refunded]).toEqual(["captured", 7_500, 0])
+        // The cart is cleared by a command sent after confirmation; it arrives shortly after.
+        const carts = yield* CartClient
+        const cart = yield* carts.GetCart({ userId }).pipe(
+          Effect.filterOrFail(
+            (c) => c.lines.length === 0,
+            () => "not cleared yet" as const,
+          ),
+          Effect.retry({ schedule: Schedule.spaced("50 millis"), times: 100 }),
+        )
+        expect(cart.lines).toHaveLength(0)
+      }),
+    ))
+
+  test("the same idempotency key returns the same order, never a second one", () =>
+    run(
+      Effect.gen(function* () {
+        const sku = yield* stockedProduct(10, 1_000)
+        const zone = yield* deliveryZone(5)
+        const userId = newCustomer()
+        const key = crypto.randomUUID()
+        const first = yield* checkout(userId, [{ sku, quantity: 1 }], zone, key)
+        const orders = yield* OrderClient
+        const again = yield* orders.PlaceOrder({
+          userId,
+          idempotencyKey: IdempotencyKey.make(key),
+          paymentToken: "tok_test",
+          address,
+          deliveryZone: zone,
+        })
+        expect(again.id).toBe(first.id)
+        const listed = yield* orders.ListOrders({ userId })
+        expect(listed.map((o) => o.id)).toEqual([first.id])
+        expect((yield* settled(first.id)).status).toBe("CONFIRMED")
+      }),
+    ))
+
+  test("out of stock: FAILED with InsufficientStock, stock untouched, nothing charged, cart released", () =>
+    run(
+      Effect.gen(function* () {
+        const sku = yield* stockedProduct(2, 1_000)
+        const zone = yield* deliveryZone(5)
+        const userId = newCustomer()
+        const order = yield* settled((yield* checkout(userId, [{ sku, quantity: 5 }], zone)).id)
+        expect(order.status).toBe("FAILED")
+        expect(failureReason(order)).toEqual(Option.some("InsufficientStock"))
+        const stock = yield* stockOf(sku)
+        expect([stock.available, stock.reserved, stock.committed]).toEqual([2, 0, 0])
+        const payment = yield* Effect.flatMap(PaymentClient, (p) => p.GetPaymentByOrder({ orderId: order.id })).pipe(
+          Effect.flip,
+        )
+        expect(payment._tag).toBe("PaymentNotFound")
+        const cart = yield* Effect.flatMap(CartClient, (c) => c.GetCart({ userId }))
+        expect([cart.status, cart.lines.length]).toEqual(["open", 1])
+      }),
+    ))
+
+  test("payment declined: FAILED with PaymentDeclined, stock released, cart released", () =>
+    run(
+      Effect.gen(function* () {
+        // The simulated provider declines every amount ending in 13 minor units.
+        const sku = yield* stockedProduct(4, 1_013)
+        const zone = yield* deliveryZone(5)
+        const userId = newCustomer()
+        const order = yield* settled((yield* checkout(userId, [{ sku, quantity: 1 }], zone)).id)
+        expect(order.status).toBe("FAILED")
+        expect(failureReason(order)).toEqual(Option.some("PaymentDeclined"))
+        const stock = yield* stockOf(sku)
+        expect([stock.available, stock.reserved, stock.committed]).toEqual([4, 0, 0])
+        const cart = yield* Effect.flatMap(CartClient, (c) => c.GetCart({ userId }))
+        expect(cart.status).toBe("open")
+      }),
+    ))
+
+  test("no delivery slot: FAILED with NoSlotAvailable, the payment refunded exactly once, stock back", () =>
+    run(
+      Effect.gen(function* () {
+        const sku = yield* stockedProduct(4, 2_000)
+        const zone = yield* deliveryZone(0)
+        const userId = newCustomer()
+        const order = yield* settled((yield* checkout(userId, [{ sku, quantity: 2 }], zone)).id)
+        expect(order.status).toBe("FAILED")
+        expect(failureReason(order)).toEqual(Option.some("NoSlotAvailable"))
+        const payment = yield* Effect.flatMap(PaymentClient, (p) => p.GetPaymentByOrder({ orderId: order.id }))
+        expect([payment.status, payment.amount.amount, payment.refunded]).toEqual(["captured", 4_000, 4_000])
+        const stock = yield* stockOf(sku)
+        expect([stock.available, stock.reserved, stock.committed]).toEqual([4, 0, 0])
+      }),
+    ))
+
+  test("an empty cart: FAILED with CartEmpty before anything else happened", () =>
+    run(
+      Effect.gen(function* () {
+        const zone = yield* deliveryZone(5)
+        const order = yield* settled((yield* checkout(newCustomer(), [], zone)).id)
+        expect(order.status).toBe("FAILED")
+        expect(failureReason(order)).toEqual(Option.some("CartEmpty"))
+      }),
+    ))
+
+  test("an unknown order is a typed OrderNotFound", () =>
+    run(
+      Effect.gen(function* () {
+        const orders = yield* OrderClient
+        const error = yield* orders.GetOrder({ orderId: OrderId.make(crypto.randomUUID()) }).pipe(Effect.flip)
+        expect(error._tag).toBe("OrderNotFound")
+      }),
+    ))
+})
