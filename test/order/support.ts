@@ -81,7 +81,7 @@ export const checkout = (
   userId: UserId,
   lines: ReadonlyArray<{ readonly sku: Sku; readonly quantity: number }>,
   zone: ZoneId,
-  key = crypto.randomUUID(),
+  key: string = crypto.randomUUID(),
 ) =>
   Effect.gen(function* () {
     const cart = yield* CartClient
