@@ -148,12 +148,12 @@ export const makePostgresSagaLog = (options: PostgresSagaLogOptions = {}) =>
             LIMIT ${limit}
             FOR UPDATE SKIP LOCKED)
           RETURNING id, name`.pipe(Effect.mapError(unavailable("*"))),
-      renew: (id) =>
-        guarded(
-          id,
-          sql`UPDATE saga_instances SET lease_until = now() + ${leaseMillis}::int * interval '1 millisecond'
-              WHERE id = ${id} AND lease_owner = ${owner} AND state IN ('running', 'compensating') RETURNING id`,
-        ),
+      renewAll: sql<{ id: string }>`
+          UPDATE saga_instances SET lease_until = now() + ${leaseMillis}::int * interval '1 millisecond'
+          WHERE lease_owner = ${owner} AND state IN ('running', 'compensating') RETURNING id`.pipe(
+        Effect.map((rows) => rows.length),
+        Effect.mapError(unavailable("*")),
+      ),
       release: (id) =>
         sql`UPDATE saga_instances SET lease_owner = NULL, lease_until = NULL WHERE id = ${id} AND lease_owner = ${owner}`.pipe(
           Effect.asVoid,

@@ -60,8 +60,11 @@ export interface SagaLogService {
   ) => Effect.Effect<void, SagaLogError>
   /** Leases up to `limit` non-terminal sagas whose lease expired (or was released) to this owner. */
   readonly claim: (limit: number) => Effect.Effect<ReadonlyArray<ClaimedSaga>, SagaLogError>
-  /** Extends this owner's lease; fails with lease-lost when another owner took it. */
-  readonly renew: (id: string) => Effect.Effect<void, SagaLogError>
+  /**
+   * Extends every lease this owner holds, in one write: a per-saga heartbeat would cost a write per
+   * running saga per period. Returns how many leases were extended.
+   */
+  readonly renewAll: Effect.Effect<number, SagaLogError>
   /** Gives the lease up so another pass (or replica) can pick the saga up at once. */
   readonly release: (id: string) => Effect.Effect<void, SagaLogError>
   /** Turns running sagas past their deadline to compensating; returns how many. */

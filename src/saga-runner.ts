@@ -2,7 +2,7 @@
  * Drives sagas in the background of a service: `start` runs a freshly created saga at once, and a
  * recovery loop (at start-up and then periodically) turns overdue sagas to compensating and claims
  * every non-terminal saga whose lease expired — one left by a crashed process or another replica.
- * While a saga runs, its lease is renewed; on a graceful shutdown the running sagas are interrupted
+ * While a saga runs (or waits for one of the runner's permits), its lease is renewed; on a graceful shutdown the running sagas are interrupted
  * (no compensation fires) and their leases released so the next process resumes them at once.
  */
 import { Duration, Effect, FiberSet, Schedule } from "effect"
@@ -15,6 +15,8 @@ export interface SagaRunnerOptions {
   readonly recoveryInterval?: Duration.DurationInput
   readonly claimBatch?: number
   readonly lease?: Duration.DurationInput
+  /** Sagas driven at once (default 64). */
+  readonly concurrency?: number
 }
 
 type AnySaga<R> = Saga.Saga<unknown, Record<string, unknown>, R>
@@ -27,30 +29,32 @@ export const makeSagaRunner = <R>(sagas: ReadonlyArray<AnySaga<R>>, options: Sag
     const byName = new Map(sagas.map((saga) => [saga.name, saga]))
     const lease = Duration.decode(options.lease ?? Duration.seconds(15))
     const renewEvery = Duration.divide(lease, 3).pipe((d) => (d._tag === "Some" ? d.value : lease))
+    // Bounds the sagas driven at once; the others wait with their lease held (renewed below), so new
+    // requests are not starved of database connections by a burst of background work.
+    const permits = yield* Effect.makeSemaphore(options.concurrency ?? 64)
+    yield* Effect.forkScoped(log.renewAll.pipe(Effect.ignore, Effect.repeat(Schedule.spaced(renewEvery))))
 
     const drive = (id: string, saga: AnySaga<R>, origin: "start" | "recovery") =>
       Effect.gen(function* () {
         if (running.has(id)) return
         running.add(id)
-        const body = Effect.gen(function* () {
-          yield* Effect.forkScoped(log.renew(id).pipe(Effect.repeat(Schedule.spaced(renewEvery)), Effect.ignore))
-          return yield* Saga.run(saga, id)
-        }).pipe(
-          Effect.scoped,
-          Effect.tap((outcome) =>
-            Effect.sync(() => sagaRuns.inc({ service: options.service, saga: saga.name, outcome: outcome.state })),
-          ),
-          Effect.tapError((error) =>
-            Effect.logWarning("saga paused; the recovery loop will resume it").pipe(
-              Effect.annotateLogs({ sagaId: id, error: error._tag }),
-              Effect.zipRight(log.release(id).pipe(Effect.ignore)),
+        const body = permits
+          .withPermits(1)(Saga.run(saga, id))
+          .pipe(
+            Effect.tap((outcome) =>
+              Effect.sync(() => sagaRuns.inc({ service: options.service, saga: saga.name, outcome: outcome.state })),
             ),
-          ),
-          Effect.onInterrupt(() => log.release(id).pipe(Effect.ignore)),
-          Effect.ensuring(Effect.sync(() => running.delete(id))),
-          Effect.annotateLogs({ sagaId: id, saga: saga.name, origin }),
-          Effect.ignore,
-        )
+            Effect.tapError((error) =>
+              Effect.logWarning("saga paused; the recovery loop will resume it").pipe(
+                Effect.annotateLogs({ sagaId: id, error: error._tag }),
+                Effect.zipRight(log.release(id).pipe(Effect.ignore)),
+              ),
+            ),
+            Effect.onInterrupt(() => log.release(id).pipe(Effect.ignore)),
+            Effect.ensuring(Effect.sync(() => running.delete(id))),
+            Effect.annotateLogs({ sagaId: id, saga: saga.name, origin }),
+            Effect.ignore,
+          )
         yield* FiberSet.run(fibers, body)
       })
 

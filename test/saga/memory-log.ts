@@ -51,7 +51,7 @@ export const memoryLogLayer = (memory: MemoryLog) =>
           update(id, `compensated ${step}`, (r) => setStep(r, step, { compensated: true })),
         finish: (id, state, failure) => update(id, `finished ${state}`, (r) => ({ ...r, state, failure })),
         claim: () => Effect.succeed([]),
-        renew: () => Effect.void,
+        renewAll: Effect.succeed(0),
         release: () => Effect.void,
         abandonOverdue: Effect.succeed(0),
       }
