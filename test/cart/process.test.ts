@@ -4,7 +4,7 @@ import { CartReservedReply, Money, type OrderId, ReserveCart } from "../../rpc/c
 import type { Currency } from "../../rpc/common.ts"
 import { CommandBus, CommandBusLive } from "../../src/command-bus.ts"
 import { CatalogClient } from "../../services/cart/catalog-client.ts"
-import { type ServiceProcess, startService } from "../catalog/service-process.ts"
+import { type ServiceProcess, startService } from "../support/service-process.ts"
 import { testRuntime } from "../support/run.ts"
 import { CartClient, newSku, newUser, testDatabaseSuffix } from "./support.ts"
 

@@ -3,7 +3,7 @@ import { ConfigProvider, Effect, Layer } from "effect"
 import { Money } from "../../rpc/catalog.ts"
 import type { Currency } from "../../rpc/common.ts"
 import { testRuntime } from "../support/run.ts"
-import { type ServiceProcess, startService } from "./service-process.ts"
+import { type ServiceProcess, startService } from "../support/service-process.ts"
 import { CatalogClient, newSku, testDatabaseSuffix } from "./support.ts"
 
 let service: ServiceProcess

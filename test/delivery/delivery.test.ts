@@ -13,7 +13,7 @@ import {
   type ZoneId,
 } from "../../rpc/delivery.ts"
 import { RpcClientTag } from "../../src/rpc.ts"
-import { type RunningService, startService, testDatabaseSuffix } from "../payment/service-process.ts"
+import { type ServiceProcess, startService, testDatabaseSuffix } from "../support/service-process.ts"
 import { adminQuery } from "../support/postgres.ts"
 import { testRuntime } from "../support/run.ts"
 
@@ -27,7 +27,7 @@ const hour = 3_600_000
 const base = new Date(Date.UTC(2031, 0, 1, 8))
 const at = (hours: number) => new Date(base.getTime() + hours * hour)
 
-let service: RunningService
+let service: ServiceProcess
 let runtime: ReturnType<typeof testRuntime<DeliveryClient, unknown>>
 const run = <A, E>(effect: Effect.Effect<A, E, DeliveryClient>) => runtime.run(effect)
 

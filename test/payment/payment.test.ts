@@ -16,7 +16,7 @@ import {
 import { RpcClientTag } from "../../src/rpc.ts"
 import { adminQuery } from "../support/postgres.ts"
 import { testRuntime } from "../support/run.ts"
-import { type RunningService, startService, testDatabaseSuffix } from "./service-process.ts"
+import { type ServiceProcess, startService, testDatabaseSuffix } from "../support/service-process.ts"
 
 class PaymentClient extends RpcClientTag<PaymentClient>()("payment", PaymentRpcs) {}
 
@@ -27,7 +27,7 @@ const order = () => unique("order") as OrderId
 const customer = (prefix = "cus") => unique(prefix) as UserId
 const eur = (amount: number) => new Money({ amount, currency: "EUR" as Currency })
 
-let service: RunningService
+let service: ServiceProcess
 let runtime: ReturnType<typeof testRuntime<PaymentClient, unknown>>
 const run = <A, E>(effect: Effect.Effect<A, E, PaymentClient>) => runtime.run(effect)
 

@@ -11,6 +11,9 @@ import type { ServiceName } from "../../src/config.ts"
 
 const root = join(import.meta.dir, "..", "..")
 
+/** Services started by tests work in databases of their own (`cm_<service>_test`) unless told otherwise. */
+export const testDatabaseSuffix = "_test"
+
 export const freePort = (): number => {
   const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() })
   const port = server.port
@@ -31,6 +34,8 @@ export interface ServiceProcess {
   readonly rpcPort: number
   readonly httpPort: number
   readonly httpUrl: string
+  /** Config for an in-test RPC client of this service: its port, everything else from the environment. */
+  readonly clientConfig: Layer.Layer<never>
   /** The process's log lines so far (JSON, one per line). */
   readonly output: () => string
   readonly stop: () => Promise<void>
@@ -52,15 +57,27 @@ const portEnv = (ports: Partial<Record<ServiceName, Ports>>) => {
   return env
 }
 
+const configOf = (env: Record<string, string>) =>
+  Layer.setConfigProvider(
+    ConfigProvider.fromMap(new Map(Object.entries(env))).pipe(ConfigProvider.orElse(() => ConfigProvider.fromEnv())),
+  )
+
 /** Starts one service with `env` on top of this process's environment and waits for it to be ready. */
 export const startService = async (
   service: ServiceName,
-  options: { readonly env?: Record<string, string>; readonly ports?: Ports; readonly readyWithin?: number } = {},
+  env: Record<string, string> = {},
+  options: { readonly ports?: Ports; readonly readyWithin?: number } = {},
 ): Promise<ServiceProcess> => {
   const ports = options.ports ?? { rpc: freePort(), http: freePort() }
   let output = ""
   const child = Bun.spawn([process.execPath, join(root, "services", service, "main.ts")], {
-    env: { ...process.env, LOG_LEVEL: "WARN", ...options.env, ...portEnv({ [service]: ports }) },
+    env: {
+      ...process.env,
+      LOG_LEVEL: "WARN",
+      DATABASE_NAME_SUFFIX: testDatabaseSuffix,
+      ...env,
+      ...portEnv({ [service]: ports }),
+    },
     stdout: "pipe",
     stderr: "pipe",
   })
@@ -91,6 +108,7 @@ export const startService = async (
         rpcPort: ports.rpc,
         httpPort: ports.http,
         httpUrl: `http://127.0.0.1:${ports.http}`,
+        clientConfig: configOf(portEnv({ [service]: ports })),
         output: () => output,
         stop,
         kill,
@@ -126,7 +144,7 @@ export const startMesh = async (
   const meshEnv = { ...env, ...portEnv(ports) }
   const running = new Map<ServiceName, ServiceProcess>()
   const start = async (service: ServiceName) => {
-    const process = await startService(service, { env: meshEnv, ...(ports[service] ? { ports: ports[service] } : {}) })
+    const process = await startService(service, meshEnv, ports[service] ? { ports: ports[service] } : {})
     running.set(service, process)
     return process
   }

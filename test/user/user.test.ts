@@ -9,7 +9,7 @@ import type { UserId } from "../../rpc/common.ts"
 import { type AddressId, type PostalAddress, type SessionId, UserRpcs } from "../../rpc/user.ts"
 import { RpcClientTag } from "../../src/rpc.ts"
 import { signToken, verifyToken } from "../../services/user/token.ts"
-import { type RunningService, startService, testDatabaseSuffix } from "../payment/service-process.ts"
+import { type ServiceProcess, startService, testDatabaseSuffix } from "../support/service-process.ts"
 import { adminQuery } from "../support/postgres.ts"
 import { testRuntime } from "../support/run.ts"
 
@@ -23,7 +23,7 @@ const password = Redacted.make("correct horse battery")
 const address = (line1: string): PostalAddress => ({ line1, city: "Utrecht", postalCode: "3511 AB", country: "NL" })
 const nowSeconds = () => Math.floor(Date.now() / 1000)
 
-let service: RunningService
+let service: ServiceProcess
 let runtime: ReturnType<typeof testRuntime<UserClient, unknown>>
 let redis: Redis
 const run = <A, E>(effect: Effect.Effect<A, E, UserClient>) => runtime.run(effect)
