@@ -19,6 +19,7 @@ import { Context, Duration, Effect, Layer, type Scope } from "effect"
 import type { ConfigError } from "effect"
 import { rpcPort, serviceBind, serviceHost, type ServiceName } from "./config.ts"
 import { makeDirectClient, type RpcClientOf, serveDirect, supportsDirect } from "./rpc-direct.ts"
+import { rpcRequestDuration, rpcRequests } from "./metrics.ts"
 import { observeHandlers, type RpcObserver } from "./rpc-observe.ts"
 import { makeClientProtocol, makeServerProtocol } from "./rpc-transport.ts"
 
@@ -41,9 +42,15 @@ export interface RpcServeOptions {
   /**
    * Called once per finished call with its method, outcome ("ok", the error's `_tag`, "defect",
    * "interrupted") and duration in seconds: the seam for src/metrics.ts's rpc_requests_total and
-   * rpc_request_duration_seconds. Default: none (and no cost).
+   * rpc_request_duration_seconds. Default: `recordRpcMetrics`; pass `null` for none (and no cost).
    */
-  readonly observe?: RpcObserver | undefined
+  readonly observe?: RpcObserver | null | undefined
+}
+
+/** The default observer: every served call counts in rpc_requests_total and rpc_request_duration_seconds. */
+export const recordRpcMetrics: RpcObserver = ({ service, method, outcome, seconds }) => {
+  rpcRequests.inc({ service, method, outcome })
+  rpcRequestDuration.observe({ service, method }, seconds)
 }
 
 const serve = <Rpcs extends Rpc.Any>(group: RpcGroup.RpcGroup<Rpcs>, options: RpcServeOptions) =>
@@ -52,6 +59,7 @@ const serve = <Rpcs extends Rpc.Any>(group: RpcGroup.RpcGroup<Rpcs>, options: Rp
     const hostname = yield* serviceBind(options.service)
     const spanPrefix = `${options.service}.rpc`
     const tracing = options.tracing ?? false
+    const observe = options.observe === null ? undefined : (options.observe ?? recordRpcMetrics)
     if (isDirect(group)) {
       yield* serveDirect(group, {
         hostname,
@@ -61,13 +69,13 @@ const serve = <Rpcs extends Rpc.Any>(group: RpcGroup.RpcGroup<Rpcs>, options: Rp
         service: options.service,
         spanPrefix,
         tracing,
-        observe: options.observe,
+        observe,
       })
     } else {
       const protocol = yield* makeServerProtocol({ hostname, port, path: rpcPath, serialization })
       yield* RpcServer.make(group, { disableTracing: !tracing, spanPrefix, concurrency: "unbounded" }).pipe(
         Effect.provideService(RpcServer.Protocol, protocol),
-        observeHandlers(group, options.service, options.observe),
+        observeHandlers(group, options.service, observe),
         Effect.interruptible,
         Effect.forkScoped,
       )

@@ -8,7 +8,6 @@ import { Layer } from "effect"
 import { CartRpcs } from "../../rpc/cart.ts"
 import { type CommandBus, CommandBusLive, commandBusReady } from "../../src/command-bus.ts"
 import { HealthServerLive } from "../../src/http.ts"
-import { rpcRequestDuration, rpcRequests } from "../../src/metrics.ts"
 import { PostgresLive, postgresReady } from "../../src/postgres.ts"
 import { RpcServe } from "../../src/rpc.ts"
 import { runService } from "../../src/service.ts"
@@ -19,10 +18,6 @@ import { SagaCommandsLive } from "./saga-commands.ts"
 
 const Rpc = RpcServe.layer(CartRpcs, {
   service: "cart",
-  observe: ({ service, method, outcome, seconds }) => {
-    rpcRequests.inc({ service, method, outcome })
-    rpcRequestDuration.observe({ service, method }, seconds)
-  },
 }).pipe(Layer.provide(CartHandlers))
 
 // The catalog is not a readiness check: an unreachable catalog fails AddItem/UpdateItem typed

@@ -8,7 +8,6 @@ import { CatalogRpcs } from "../../rpc/catalog.ts"
 import type { SqlClient } from "@effect/sql"
 import { EventProducer, type KafkaClient, KafkaLive, kafkaReady } from "../../src/event-bus.ts"
 import { HealthServerLive } from "../../src/http.ts"
-import { rpcRequestDuration, rpcRequests } from "../../src/metrics.ts"
 import { OutboxRelayLive } from "../../src/outbox.ts"
 import { PostgresLive, postgresReady } from "../../src/postgres.ts"
 import { type RedisClient, RedisLive, redisReady } from "../../src/redis.ts"
@@ -21,10 +20,6 @@ import { ProductRepository } from "./repository.ts"
 
 const Rpc = RpcServe.layer(CatalogRpcs, {
   service: "catalog",
-  observe: ({ service, method, outcome, seconds }) => {
-    rpcRequests.inc({ service, method, outcome })
-    rpcRequestDuration.observe({ service, method }, seconds)
-  },
 }).pipe(Layer.provide(CatalogHandlers))
 
 const Health = HealthServerLive<SqlClient.SqlClient | RedisClient | KafkaClient>({

@@ -8,7 +8,6 @@ import { Layer } from "effect"
 import { DeliveryRpcs } from "../../rpc/delivery.ts"
 import { EventProducer, type KafkaClient, KafkaLive, kafkaReady } from "../../src/event-bus.ts"
 import { HealthServerLive } from "../../src/http.ts"
-import { rpcRequestDuration, rpcRequests } from "../../src/metrics.ts"
 import { OutboxRelayLive } from "../../src/outbox.ts"
 import { PostgresLive, postgresReady } from "../../src/postgres.ts"
 import { RpcServe } from "../../src/rpc.ts"
@@ -19,10 +18,6 @@ import { DeliveryRepository } from "./repository.ts"
 
 const Rpc = RpcServe.layer(DeliveryRpcs, {
   service: "delivery",
-  observe: ({ service, method, outcome, seconds }) => {
-    rpcRequests.inc({ service, method, outcome })
-    rpcRequestDuration.observe({ service, method }, seconds)
-  },
 }).pipe(Layer.provide(DeliveryHandlers))
 
 const Health = HealthServerLive<SqlClient.SqlClient | KafkaClient>({

@@ -10,7 +10,6 @@ import { OrderConfirmed, OrderRpcs } from "../../rpc/order.ts"
 import { CommandBusLive, commandBusReady, type CommandBus } from "../../src/command-bus.ts"
 import { EventProducer, ensureTopics, type KafkaClient, KafkaLive, kafkaReady } from "../../src/event-bus.ts"
 import { HealthServerLive } from "../../src/http.ts"
-import { rpcRequestDuration, rpcRequests } from "../../src/metrics.ts"
 import { Outbox, OutboxRelayLive } from "../../src/outbox.ts"
 import { PostgresLive, postgresReady } from "../../src/postgres.ts"
 import { RpcServe } from "../../src/rpc.ts"
@@ -24,10 +23,6 @@ import { OrderRepository } from "./repository.ts"
 
 const Rpc = RpcServe.layer(OrderRpcs, {
   service: "order",
-  observe: ({ service, method, outcome, seconds }) => {
-    rpcRequests.inc({ service, method, outcome })
-    rpcRequestDuration.observe({ service, method }, seconds)
-  },
 }).pipe(Layer.provide(OrderHandlers))
 
 const Health = HealthServerLive<SqlClient.SqlClient | KafkaClient | CommandBus>({

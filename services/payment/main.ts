@@ -8,7 +8,6 @@ import { Layer } from "effect"
 import { PaymentRpcs } from "../../rpc/payment.ts"
 import { EventProducer, type KafkaClient, KafkaLive, kafkaReady } from "../../src/event-bus.ts"
 import { HealthServerLive } from "../../src/http.ts"
-import { rpcRequestDuration, rpcRequests } from "../../src/metrics.ts"
 import { OutboxRelayLive } from "../../src/outbox.ts"
 import { PostgresLive, postgresReady } from "../../src/postgres.ts"
 import { RpcServe } from "../../src/rpc.ts"
@@ -21,10 +20,6 @@ import { PaymentRepository } from "./repository.ts"
 
 const Rpc = RpcServe.layer(PaymentRpcs, {
   service: "payment",
-  observe: ({ service, method, outcome, seconds }) => {
-    rpcRequests.inc({ service, method, outcome })
-    rpcRequestDuration.observe({ service, method }, seconds)
-  },
 }).pipe(Layer.provide(PaymentHandlers))
 
 const Health = HealthServerLive<SqlClient.SqlClient | KafkaClient>({
