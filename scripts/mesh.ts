@@ -43,6 +43,9 @@ const waitReady = (service: ServiceName) =>
     return url.replace("/readyz", "/metrics")
   })
 
+/** Set when the runner shuts down, so a child stopping then is not restarted. */
+let stopping = false
+
 /** Runs one service forever: a crash restarts it after a growing pause (reset once it stayed up). */
 const supervise = (service: ServiceName, index: number) => {
   const prefix = `\x1b[${colors[index % colors.length]}m${service.padEnd(10)}\x1b[0m|`
@@ -52,7 +55,8 @@ const supervise = (service: ServiceName, index: number) => {
         cwd: root,
         stdout: "pipe",
         stderr: "pipe",
-        env: process.env,
+        // kafkajs sets a negative timer once per process; Bun warns about it on stderr. Harmless.
+        env: { NODE_NO_WARNINGS: "1", ...process.env },
       }),
     ),
     (child) =>
@@ -71,8 +75,15 @@ const supervise = (service: ServiceName, index: number) => {
       }),
   )
   return once.pipe(
-    Effect.tap((code) => Effect.sync(() => process.stdout.write(`${prefix} exited with ${code}; restarting\n`))),
-    Effect.repeat(Schedule.exponential("500 millis").pipe(Schedule.either(Schedule.spaced("10 seconds")))),
+    Effect.tap((code) =>
+      Effect.sync(() => {
+        if (!stopping) process.stdout.write(`${prefix} exited with ${code}; restarting\n`)
+      }),
+    ),
+    Effect.repeat({
+      schedule: Schedule.exponential("500 millis").pipe(Schedule.either(Schedule.spaced("10 seconds"))),
+      while: () => !stopping,
+    }),
   )
 }
 
@@ -83,6 +94,12 @@ const main = Effect.gen(function* () {
   }
   const started = performance.now()
   yield* Effect.forEach(services, (service, index) => Effect.forkScoped(supervise(service, index)), { discard: true })
+  // Added after the forks so it runs before they are interrupted (finalizers run in reverse).
+  yield* Effect.addFinalizer(() =>
+    Effect.sync(() => {
+      stopping = true
+    }),
+  )
   const metrics = yield* Effect.forEach(services, (service) => waitReady(service), { concurrency: "unbounded" })
   const seconds = ((performance.now() - started) / 1000).toFixed(2)
   const lines = [

@@ -38,4 +38,7 @@ export const runService = <E>(service: ServiceName, layer: Layer.Layer<never, E,
     yield* Layer.build(Layer.merge(ShutdownDeadline, layer))
     yield* Effect.logInfo("service ready").pipe(Effect.annotateLogs({ startupMillis: Math.round(performance.now()) }))
     return yield* Effect.never
-  }).pipe(Effect.scoped, Effect.provide(LoggingLive(service)), BunRuntime.runMain)
+  }).pipe(Effect.scoped, Effect.provide(LoggingLive(service)), (main) =>
+    // The runtime's pretty logger would replace our JSON one.
+    BunRuntime.runMain(main, { disablePrettyLogger: true }),
+  )

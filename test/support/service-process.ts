@@ -74,6 +74,7 @@ export const startService = async (
     env: {
       ...process.env,
       LOG_LEVEL: "WARN",
+      NODE_NO_WARNINGS: "1",
       DATABASE_NAME_SUFFIX: testDatabaseSuffix,
       ...env,
       ...portEnv({ [service]: ports }),
