@@ -1,6 +1,15 @@
 /**
- * Every environment variable commerce-mesh reads, with its local default.
- * The README points here; nothing else in the project calls `Config.*` on a raw name.
+ * Every environment variable commerce-mesh reads, with its local default. The shared ones are here;
+ * settings that belong to one service live in its own `services/<name>/config.ts`:
+ *
+ * - catalog:   CATALOG_LISTING_CACHE_TTL_SECONDS (300), CATALOG_CACHE_PREFIX (catalog:listing)
+ * - inventory: INVENTORY_WRITER_MAX_BATCH, INVENTORY_SWEEP_INTERVAL_MS, INVENTORY_SWEEP_BATCH
+ * - user:      AUTH_TOKEN_SECRET (redacted; local default), USER_SESSION_TTL_SECONDS (86400),
+ *              USER_ARGON2_MEMORY_KIB, USER_ARGON2_TIME_COST, USER_BOOTSTRAP_ADMIN_EMAILS
+ * - payment:   PAYMENT_PROVIDER_LATENCY_MS (50), PAYMENT_DECLINE_RATE (0), PAYMENT_PENDING_LEASE_MS (30000)
+ * - order:     CHECKOUT_DEADLINE_SECONDS (120), SAGA_LEASE_MS (5000), SAGA_RECOVERY_INTERVAL_MS (1000)
+ *
+ * Tests and benchmarks also set DATABASE_NAME_SUFFIX (src/postgres.ts) to work in databases of their own.
  */
 import { Config, Redacted } from "effect"
 
