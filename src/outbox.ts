@@ -202,3 +202,7 @@ const countPublished = (service: string, events: ReadonlyArray<OutgoingEvent>) =
  * PgClient for LISTEN), an EventProducer and the KafkaClient.
  */
 export const OutboxRelayLive = (options: OutboxRelayOptions = {}) => Layer.scopedDiscard(makeRelay(options))
+
+/** What a service's main.ts runs: the relay with its own Kafka producer (given the KafkaClient and SqlClient). */
+export const OutboxPublisherLive = (options: OutboxRelayOptions = {}) =>
+  OutboxRelayLive(options).pipe(Layer.provide(EventProducer.Default))

@@ -4,7 +4,7 @@
  * this owner still holds the lease, so a replica that lost it (paused, partitioned) cannot write
  * over the one that took over. Chosen over a Redis lock because the lease then lives in the same
  * transaction domain as the saga rows it guards: no clock or fencing token has to cross systems.
- * Tables: see migrations/order/ (saga_instances, saga_steps); test/saga/migrations has the same SQL.
+ * Tables: migrations/order/0002_saga_log.sql (saga_instances, saga_steps).
  */
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Duration, Effect, Layer, Option, Schema } from "effect"

@@ -8,9 +8,9 @@ import type { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
 import { OrderConfirmed, OrderRpcs } from "../../rpc/order.ts"
 import { CommandBusLive, commandBusReady, type CommandBus } from "../../src/command-bus.ts"
-import { EventProducer, ensureTopics, type KafkaClient, KafkaLive, kafkaReady } from "../../src/event-bus.ts"
+import { ensureTopics, type KafkaClient, KafkaLive, kafkaReady } from "../../src/event-bus.ts"
 import { HealthServerLive } from "../../src/http.ts"
-import { Outbox, OutboxRelayLive } from "../../src/outbox.ts"
+import { Outbox, OutboxPublisherLive } from "../../src/outbox.ts"
 import { PostgresLive, postgresReady } from "../../src/postgres.ts"
 import { RpcServe } from "../../src/rpc.ts"
 import { PostgresSagaLogLive } from "../../src/saga-log-postgres.ts"
@@ -40,7 +40,7 @@ const Checkout = CheckoutRunner.Default.pipe(
   Layer.provideMerge(Layer.mergeAll(OrderRepository.Default, Outbox.Default, SagaLogLive, Clients)),
 )
 
-const Relay = OutboxRelayLive().pipe(Layer.provide(EventProducer.Default))
+const Relay = OutboxPublisherLive()
 
 const Main = Layer.mergeAll(Rpc, Health).pipe(
   Layer.provide(Layer.mergeAll(Checkout, Relay)),

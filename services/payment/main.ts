@@ -6,9 +6,9 @@
 import type { SqlClient } from "@effect/sql"
 import { Layer } from "effect"
 import { PaymentRpcs } from "../../rpc/payment.ts"
-import { EventProducer, type KafkaClient, KafkaLive, kafkaReady } from "../../src/event-bus.ts"
+import { type KafkaClient, KafkaLive, kafkaReady } from "../../src/event-bus.ts"
 import { HealthServerLive } from "../../src/http.ts"
-import { OutboxRelayLive } from "../../src/outbox.ts"
+import { OutboxPublisherLive } from "../../src/outbox.ts"
 import { PostgresLive, postgresReady } from "../../src/postgres.ts"
 import { RpcServe } from "../../src/rpc.ts"
 import { runService } from "../../src/service.ts"
@@ -31,7 +31,7 @@ const Domain = Layer.mergeAll(PaymentRepository.Default, Charges.Default, Refund
   Layer.provide(PaymentProvider.Simulated),
 )
 
-const Relay = OutboxRelayLive().pipe(Layer.provide(EventProducer.Default))
+const Relay = OutboxPublisherLive()
 
 const Main = Layer.mergeAll(Rpc, Health).pipe(
   Layer.provide(Layer.mergeAll(Domain, Relay)),

@@ -6,9 +6,9 @@
 import type { SqlClient } from "@effect/sql"
 import { Layer } from "effect"
 import { UserRpcs } from "../../rpc/user.ts"
-import { EventProducer, type KafkaClient, KafkaLive, kafkaReady } from "../../src/event-bus.ts"
+import { type KafkaClient, KafkaLive, kafkaReady } from "../../src/event-bus.ts"
 import { HealthServerLive } from "../../src/http.ts"
-import { OutboxRelayLive } from "../../src/outbox.ts"
+import { OutboxPublisherLive } from "../../src/outbox.ts"
 import { PostgresLive, postgresReady } from "../../src/postgres.ts"
 import { type RedisClient, RedisLive, redisReady } from "../../src/redis.ts"
 import { RpcServe } from "../../src/rpc.ts"
@@ -29,7 +29,7 @@ const Health = HealthServerLive<SqlClient.SqlClient | RedisClient | KafkaClient>
 
 const Domain = Layer.mergeAll(UserRepository.Default, Sessions.Default, Accounts.Default)
 
-const Relay = OutboxRelayLive().pipe(Layer.provide(EventProducer.Default))
+const Relay = OutboxPublisherLive()
 
 const Main = Layer.mergeAll(Rpc, Health).pipe(
   Layer.provide(Layer.mergeAll(Domain, Relay)),

@@ -1,7 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test"
 import { SqlClient } from "@effect/sql"
 import { Duration, Effect, Layer, Option, Schema } from "effect"
-import { join } from "node:path"
 import { PostgresLive } from "../../src/postgres.ts"
 import * as Saga from "../../src/saga.ts"
 import { SagaLog } from "../../src/saga-log.ts"
@@ -11,7 +10,7 @@ import { adminQuery } from "../support/postgres.ts"
 import { testRuntime } from "../support/run.ts"
 
 const service = `saga_log_${crypto.randomUUID().slice(0, 8)}`
-const runtime = testRuntime(PostgresLive(service, { migrations: join(import.meta.dir, "migrations"), poolSize: 4 }))
+const runtime = testRuntime(PostgresLive(service, { migrations: "order", poolSize: 4 }))
 
 afterAll(async () => {
   await runtime.dispose()
