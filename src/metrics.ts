@@ -108,3 +108,51 @@ export const sagaStepDuration = new Histogram({
 /** Prometheus text exposition of everything registered in this process. */
 export const renderMetrics = Effect.promise(() => registry.metrics())
 export const metricsContentType = registry.contentType
+
+// --- Inventory (services/inventory) -------------------------------------------------------------
+// `path` says which write path produced the figure: "writer" (the coalescing single-writer queue the
+// service uses) or "optimistic" (the plain per-request version-guarded UPDATE, kept as the reference).
+
+export const inventoryReservations = new Counter({
+  name: "inventory_reservations_total",
+  help: "Reserve requests decided, by write path and outcome (ok, or the error tag)",
+  labelNames: ["service", "path", "outcome"] as const,
+  registers: [registry],
+})
+
+export const inventoryConflicts = new Counter({
+  name: "inventory_conflicts_total",
+  help: "Version-guarded writes that found the stock row changed by another writer",
+  labelNames: ["service", "path"] as const,
+  registers: [registry],
+})
+
+export const inventoryRetries = new Counter({
+  name: "inventory_retries_total",
+  help: "Attempts repeated after a version conflict (a batch for the writer, a request for the optimistic path)",
+  labelNames: ["service", "path"] as const,
+  registers: [registry],
+})
+
+export const inventoryBatchSize = new Histogram({
+  name: "inventory_batch_size",
+  help: "Stock operations applied per writer transaction",
+  labelNames: ["service"] as const,
+  buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+  registers: [registry],
+})
+
+export const inventoryBatchDuration = new Histogram({
+  name: "inventory_batch_duration_seconds",
+  help: "Duration of one writer batch, retries included",
+  labelNames: ["service"] as const,
+  buckets: latencyBuckets,
+  registers: [registry],
+})
+
+export const inventoryQueueLength = new Gauge({
+  name: "inventory_queue_length",
+  help: "Stock operations waiting for the writer",
+  labelNames: ["service"] as const,
+  registers: [registry],
+})

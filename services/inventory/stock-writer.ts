@@ -1,0 +1,318 @@
+/**
+ * The coalescing single writer. Every stock mutation of this process (reserve, release, commit, restock,
+ * adjust, expiry) is queued with a Deferred; one worker fiber drains whatever is pending into a batch and
+ * applies it in ONE transaction: read the touched rows with their versions, decide each operation in
+ * arrival order in memory (StockBatch), write every touched row in one version-guarded statement, insert
+ * reservations and movements, then answer each caller.
+ *
+ * Why: with one transaction per request, N concurrent reservers of a hot SKU queue on its row lock and all
+ * but one find the version moved — throughput collapses into retries. Here the queue serialises this
+ * process's writers for free and a batch costs a handful of round trips whatever its size. The version
+ * guard still decides between processes: if another replica wrote a row since the batch read it, the
+ * batch rolls back and is retried whole; after the bounded retries each of its operations fails with
+ * ConcurrencyConflict.
+ */
+import { Chunk, Clock, Data, Deferred, Effect, FiberId, Either, Exit, Queue, Schedule } from "effect"
+import {
+  type AdjustRequest,
+  ConcurrencyConflict,
+  type InsufficientStock,
+  type InvalidAdjustment,
+  type Reservation,
+  type ReservationNotActive,
+  type ReservationNotFound,
+  type ReservationId,
+  type ReserveRequest,
+  type RestockRequest,
+  type StockItem,
+  type UnknownSku,
+} from "../../rpc/inventory.ts"
+import {
+  inventoryBatchDuration,
+  inventoryBatchSize,
+  inventoryConflicts,
+  inventoryQueueLength,
+  inventoryReservations,
+  inventoryRetries,
+} from "../../src/metrics.ts"
+import { writerMaxBatch } from "./config.ts"
+import { InventoryEvents } from "./events.ts"
+import { type MovementKey, StockRepository } from "./repository.ts"
+import { StockBatch } from "./stock-batch.ts"
+
+type Pending =
+  | {
+      readonly _tag: "Reserve"
+      readonly request: ReserveRequest
+      readonly done: Deferred.Deferred<Reservation, InsufficientStock | UnknownSku | ConcurrencyConflict>
+    }
+  | {
+      readonly _tag: "Release"
+      readonly reservationId: ReservationId
+      readonly expiry: boolean
+      readonly done: Deferred.Deferred<Reservation, ReservationNotFound | ReservationNotActive | ConcurrencyConflict>
+    }
+  | {
+      readonly _tag: "Commit"
+      readonly reservationId: ReservationId
+      readonly done: Deferred.Deferred<Reservation, ReservationNotFound | ReservationNotActive | ConcurrencyConflict>
+    }
+  | {
+      readonly _tag: "Restock"
+      readonly request: RestockRequest
+      readonly done: Deferred.Deferred<StockItem, ConcurrencyConflict>
+    }
+  | {
+      readonly _tag: "Adjust"
+      readonly request: AdjustRequest
+      readonly done: Deferred.Deferred<StockItem, UnknownSku | InvalidAdjustment | ConcurrencyConflict>
+    }
+
+/** Another process wrote a row this batch read: roll back and run the batch again. Never leaves the writer. */
+class VersionConflict extends Data.TaggedError("VersionConflict")<{ readonly what: string }> {}
+
+export interface StockWriterOptions {
+  /** Most operations per transaction. */
+  readonly maxBatch?: number
+  /** Retries of a whole batch after a version conflict with another process. */
+  readonly conflictRetry?: Schedule.Schedule<unknown, unknown>
+  /** Prometheus `service` label (and log annotation). */
+  readonly service?: string
+}
+
+const defaultBatchRetry = Schedule.exponential("5 millis", 1.5).pipe(
+  Schedule.jittered,
+  Schedule.intersect(Schedule.recurs(10)),
+)
+
+export const makeStockWriter = (options: StockWriterOptions = {}) =>
+  Effect.gen(function* () {
+    const repository = yield* StockRepository
+    const events = yield* InventoryEvents
+    const maxBatch = options.maxBatch ?? 512
+    const service = options.service ?? "inventory"
+    const batchRetry = options.conflictRetry ?? defaultBatchRetry
+    const queue = yield* Queue.unbounded<Pending>()
+
+    /**
+     * Reads what the batch touches, decides every operation in memory, then writes the outcome in one
+     * transaction whose guarded statement fails the attempt if anything changed since the read.
+     */
+    const attempt = (batch: ReadonlyArray<Pending>) =>
+      Effect.gen(function* () {
+        const reservationIds = new Set<string>()
+        const skus = new Set<string>()
+        const movementKeys: Array<MovementKey> = []
+        for (const op of batch) {
+          switch (op._tag) {
+            case "Reserve":
+              reservationIds.add(op.request.reservationId)
+              for (const line of op.request.lines) skus.add(line.sku)
+              break
+            case "Release":
+            case "Commit":
+              reservationIds.add(op.reservationId)
+              break
+            case "Restock":
+              skus.add(op.request.sku)
+              movementKeys.push({ kind: "restock", reference: op.request.restockId, sku: op.request.sku })
+              break
+            case "Adjust":
+              skus.add(op.request.sku)
+              movementKeys.push({ kind: "adjust", reference: op.request.adjustmentId, sku: op.request.sku })
+              break
+          }
+        }
+        const loaded = yield* repository.loadBatch({
+          reservationIds: [...reservationIds],
+          skus: [...skus],
+          movementKeys,
+        })
+        const now = yield* Clock.currentTimeMillis
+        const state = new StockBatch(now, loaded.stocks, loaded.reservations, loaded.booked)
+
+        const answers: Array<Effect.Effect<unknown>> = []
+        const reserveOutcomes: Array<string> = []
+        for (const op of batch) {
+          switch (op._tag) {
+            case "Reserve": {
+              const result = state.reserve(op.request)
+              reserveOutcomes.push(Either.isRight(result) ? "ok" : result.left._tag)
+              answers.push(Deferred.done(op.done, eitherToExit(result)))
+              break
+            }
+            case "Release":
+              answers.push(Deferred.done(op.done, eitherToExit(state.release(op.reservationId, op.expiry))))
+              break
+            case "Commit":
+              answers.push(Deferred.done(op.done, eitherToExit(state.commit(op.reservationId))))
+              break
+            case "Restock":
+              answers.push(Deferred.done(op.done, eitherToExit(state.restock(op.request))))
+              break
+            case "Adjust":
+              answers.push(Deferred.done(op.done, eitherToExit(state.adjust(op.request))))
+              break
+          }
+        }
+
+        const writes = state.writes()
+        const nothingToWrite =
+          writes.updates.length + writes.inserts.length + writes.newReservations.length + writes.finished.length === 0
+        if (!nothingToWrite) {
+          yield* repository.withTransaction(
+            Effect.gen(function* () {
+              const counts = yield* repository.writeBatch(writes)
+              if (counts.updated !== writes.updates.length) return yield* new VersionConflict({ what: "stock_items" })
+              if (counts.created !== writes.inserts.length) return yield* new VersionConflict({ what: "new stock" })
+              if (counts.inserted !== writes.newReservations.length) {
+                return yield* new VersionConflict({ what: "reservations" })
+              }
+              if (counts.finished !== writes.finished.length) {
+                return yield* new VersionConflict({ what: "reservation status" })
+              }
+              if (counts.booked !== writes.movements.length) return yield* new VersionConflict({ what: "movements" })
+              if (state.events.length > 0) yield* events.append(state.events)
+            }),
+          )
+        }
+        return { answers, reserveOutcomes }
+      })
+
+    const failAll = (batch: ReadonlyArray<Pending>, exit: Exit.Exit<never, ConcurrencyConflict>) =>
+      Effect.forEach(batch, (op) => settle(op, exit), { discard: true })
+
+    const applyBatch = (batch: ReadonlyArray<Pending>) =>
+      Effect.gen(function* () {
+        const started = performance.now()
+        inventoryBatchSize.observe({ service }, batch.length)
+        const outcome = yield* attempt(batch).pipe(
+          Effect.tapError((error) =>
+            error._tag === "VersionConflict"
+              ? Effect.sync(() => inventoryConflicts.inc({ service, path: "writer" }))
+              : Effect.void,
+          ),
+          Effect.retry({
+            schedule: batchRetry.pipe(
+              Schedule.tapOutput(() => Effect.sync(() => inventoryRetries.inc({ service, path: "writer" }))),
+            ),
+            while: (error) => error._tag === "VersionConflict",
+          }),
+          Effect.either,
+        )
+        const countReserves = (outcomes: ReadonlyArray<string>) =>
+          outcomes.forEach((outcome) => inventoryReservations.inc({ service, path: "writer", outcome }))
+        const reserves = batch.filter((op) => op._tag === "Reserve").length
+        if (Either.isRight(outcome)) {
+          yield* Effect.all(outcome.right.answers, { discard: true })
+          countReserves(outcome.right.reserveOutcomes)
+        } else if (outcome.left._tag === "VersionConflict") {
+          yield* Effect.logWarning("writer batch lost to another writer after retries").pipe(
+            Effect.annotateLogs({ size: batch.length, what: outcome.left.what }),
+          )
+          yield* failAll(batch, Exit.fail(new ConcurrencyConflict({})))
+          countReserves(Array.from({ length: reserves }, () => "ConcurrencyConflict"))
+        } else {
+          // The database failed (not a decision about stock): those callers get a defect, the worker goes on.
+          yield* Effect.logError("writer batch failed", outcome.left).pipe(Effect.annotateLogs({ size: batch.length }))
+          yield* failAll(batch, Exit.die(outcome.left))
+          countReserves(Array.from({ length: reserves }, () => "defect"))
+        }
+        inventoryBatchDuration.observe({ service }, (performance.now() - started) / 1000)
+      }).pipe(Effect.withSpan("Inventory.writeBatch", { attributes: { size: batch.length } }))
+
+    // Finishing a batch is never interrupted: on shutdown the batch in hand is written and answered.
+    const worker = Effect.gen(function* () {
+      const taken = yield* Queue.takeBetween(queue, 1, maxBatch)
+      inventoryQueueLength.set({ service }, yield* Queue.size(queue))
+      yield* Effect.uninterruptible(applyBatch(Chunk.toReadonlyArray(taken)))
+    }).pipe(Effect.forever)
+
+    yield* Effect.forkScoped(worker)
+    // Whatever is still queued at shutdown is never written: interrupt its callers instead of leaving them hanging.
+    yield* Effect.addFinalizer(() =>
+      Queue.takeAll(queue).pipe(
+        Effect.flatMap((rest) =>
+          Effect.forEach(rest, (op) => settle(op, Exit.interrupt(FiberId.none)), {
+            discard: true,
+          }),
+        ),
+        Effect.zipRight(Queue.shutdown(queue)),
+      ),
+    )
+
+    const submit = <A, E>(make: (done: Deferred.Deferred<A, E>) => Pending) =>
+      Effect.flatMap(Deferred.make<A, E>(), (done) =>
+        Effect.zipRight(Queue.offer(queue, make(done)), Deferred.await(done)),
+      )
+
+    return {
+      reserve: Effect.fn("Inventory.reserve")(function* (request: ReserveRequest) {
+        return yield* submit<Reservation, InsufficientStock | UnknownSku | ConcurrencyConflict>((done) => ({
+          _tag: "Reserve",
+          request,
+          done,
+        }))
+      }),
+      release: Effect.fn("Inventory.release")(function* (reservationId: ReservationId) {
+        return yield* submit<Reservation, ReservationNotFound | ReservationNotActive | ConcurrencyConflict>((done) => ({
+          _tag: "Release",
+          reservationId,
+          expiry: false,
+          done,
+        }))
+      }),
+      /** The sweeper's release: only a live reservation past its expiry is released; anything else is left as is. */
+      expire: Effect.fn("Inventory.expire")(function* (reservationId: ReservationId) {
+        return yield* submit<Reservation, ReservationNotFound | ReservationNotActive | ConcurrencyConflict>((done) => ({
+          _tag: "Release",
+          reservationId,
+          expiry: true,
+          done,
+        }))
+      }),
+      commit: Effect.fn("Inventory.commit")(function* (reservationId: ReservationId) {
+        return yield* submit<Reservation, ReservationNotFound | ReservationNotActive | ConcurrencyConflict>((done) => ({
+          _tag: "Commit",
+          reservationId,
+          done,
+        }))
+      }),
+      restock: Effect.fn("Inventory.restock")(function* (request: RestockRequest) {
+        return yield* submit<StockItem, ConcurrencyConflict>((done) => ({ _tag: "Restock", request, done }))
+      }),
+      adjust: Effect.fn("Inventory.adjust")(function* (request: AdjustRequest) {
+        return yield* submit<StockItem, UnknownSku | InvalidAdjustment | ConcurrencyConflict>((done) => ({
+          _tag: "Adjust",
+          request,
+          done,
+        }))
+      }),
+      /** Operations waiting for the worker. */
+      pending: Queue.size(queue),
+    } as const
+  })
+
+/** Answers a caller with an outcome every operation can take (a conflict, a defect, an interruption). */
+const settle = (op: Pending, exit: Exit.Exit<never, ConcurrencyConflict>): Effect.Effect<boolean> => {
+  switch (op._tag) {
+    case "Reserve":
+      return Deferred.done(op.done, exit)
+    case "Release":
+    case "Commit":
+      return Deferred.done(op.done, exit)
+    case "Restock":
+      return Deferred.done(op.done, exit)
+    case "Adjust":
+      return Deferred.done(op.done, exit)
+  }
+}
+
+const eitherToExit = <A, E>(either: Either.Either<A, E>): Exit.Exit<A, E> =>
+  Either.isRight(either) ? Exit.succeed(either.right) : Exit.fail(either.left)
+
+/** The service's writer: one per process, started with the Layer and drained when it closes. */
+export class StockWriter extends Effect.Service<StockWriter>()("inventory/StockWriter", {
+  scoped: Effect.flatMap(writerMaxBatch, (maxBatch) => makeStockWriter({ maxBatch })),
+  dependencies: [StockRepository.Default],
+}) {}
