@@ -105,6 +105,20 @@ export const sagaStepDuration = new Histogram({
   registers: [registry],
 })
 
+export const sagaStepRetries = new Counter({
+  name: "saga_step_retries_total",
+  help: "Saga step attempts that failed on a transient error (and were retried while the schedule allowed)",
+  labelNames: ["service", "saga", "step"] as const,
+  registers: [registry],
+})
+
+export const sagaStarts = new Counter({
+  name: "saga_starts_total",
+  help: "Sagas handed to a runner by the process that created them",
+  labelNames: ["service", "saga"] as const,
+  registers: [registry],
+})
+
 /** Prometheus text exposition of everything registered in this process. */
 export const renderMetrics = Effect.promise(() => registry.metrics())
 export const metricsContentType = registry.contentType

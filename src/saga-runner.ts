@@ -8,7 +8,7 @@
 import { Duration, Effect, FiberSet, Schedule } from "effect"
 import * as Saga from "./saga.ts"
 import { SagaLog } from "./saga-log.ts"
-import { sagaRecoveries, sagaRuns } from "./metrics.ts"
+import { sagaRecoveries, sagaRuns, sagaStarts } from "./metrics.ts"
 
 export interface SagaRunnerOptions {
   readonly service: string
@@ -39,7 +39,7 @@ export const makeSagaRunner = <R>(sagas: ReadonlyArray<AnySaga<R>>, options: Sag
         if (running.has(id)) return
         running.add(id)
         const body = permits
-          .withPermits(1)(Saga.run(saga, id))
+          .withPermits(1)(Saga.run(saga, id, { service: options.service }))
           .pipe(
             Effect.tap((outcome) =>
               Effect.sync(() => sagaRuns.inc({ service: options.service, saga: saga.name, outcome: outcome.state })),
@@ -87,7 +87,11 @@ export const makeSagaRunner = <R>(sagas: ReadonlyArray<AnySaga<R>>, options: Sag
       /** Runs a saga created in this process (its lease is already ours). */
       start: (id: string, name: string) => {
         const saga = byName.get(name)
-        return saga === undefined ? Effect.dieMessage(`unknown saga ${name}`) : drive(id, saga, "start")
+        if (saga === undefined) return Effect.dieMessage(`unknown saga ${name}`)
+        return Effect.zipRight(
+          Effect.sync(() => sagaStarts.inc({ service: options.service, saga: name })),
+          drive(id, saga, "start"),
+        )
       },
       /** One recovery pass now (tests, and start-up). */
       recover,

@@ -7,6 +7,7 @@
  * (saga id, step). The shape follows @effect/workflow's activities so a later move stays possible.
  */
 import { Data, Duration, Effect, Option, type ParseResult, Schedule, Schema } from "effect"
+import { sagaStepDuration, sagaStepRetries } from "./metrics.ts"
 import { SagaFailure, SagaLog, type SagaLogError, type SagaState } from "./saga-log.ts"
 
 export interface StepContext<Input, Results> {
@@ -138,8 +139,23 @@ export class CompensationIncomplete extends Data.TaggedError("CompensationIncomp
 export const run = <Input, Results extends Record<string, unknown>, R>(
   saga: Saga<Input, Results, R>,
   sagaId: string,
+  options: { readonly service?: string } = {},
 ): Effect.Effect<SagaOutcome, SagaLogError | CompensationIncomplete, R | SagaLog> =>
   Effect.gen(function* () {
+    const service = options.service ?? ""
+    /** Records how long a step (or its compensation) took and how it ended. */
+    const timed = <A, E, R2>(step: string, effect: Effect.Effect<A, E, R2>) =>
+      Effect.suspend(() => {
+        const started = performance.now()
+        return Effect.onExit(effect, (exit) =>
+          Effect.sync(() =>
+            sagaStepDuration.observe(
+              { service, saga: saga.name, step, outcome: exit._tag === "Success" ? "ok" : "failed" },
+              (performance.now() - started) / 1000,
+            ),
+          ),
+        )
+      })
     const log = yield* SagaLog
     const record = yield* log.load(sagaId)
     const input = yield* saga.decodeInput(record.input).pipe(Effect.orDie)
@@ -169,15 +185,21 @@ export const run = <Input, Results extends Record<string, unknown>, R>(
         const definition = step.definition
         yield* log.stepStarted(sagaId, step.name)
         const timeout = definition.timeout ?? defaultTimeout
+        const isTransient = definition.isTransient ?? ((error: unknown) => error instanceof StepTimeout)
         const attempt = definition.action(contextFor(step.name)).pipe(
           Effect.timeoutFail({
             duration: timeout,
             onTimeout: () => new StepTimeout({ step: step.name, millis: Duration.toMillis(timeout) }),
           }),
+          Effect.tapError((error) =>
+            Effect.sync(() => {
+              if (isTransient(error)) sagaStepRetries.inc({ service, saga: saga.name, step: step.name })
+            }),
+          ),
         )
-        const isTransient = definition.isTransient ?? ((error: unknown) => error instanceof StepTimeout)
         const outcome = yield* attempt.pipe(
           Effect.retry({ schedule: definition.retry ?? defaultRetry, while: isTransient }),
+          (effect) => timed(step.name, effect),
           Effect.either,
           Effect.withSpan(`Saga.${saga.name}.${step.name}`, { attributes: { sagaId } }),
         )
@@ -212,6 +234,7 @@ export const run = <Input, Results extends Record<string, unknown>, R>(
         const known = entry.action === "completed" ? Option.some(results[step.name]) : Option.none()
         yield* compensate(contextFor(step.name), known).pipe(
           Effect.retry(step.definition.compensationRetry ?? compensationRetry),
+          (effect) => timed(`${step.name}.compensate`, effect),
           Effect.withSpan(`Saga.${saga.name}.${step.name}.compensate`, { attributes: { sagaId } }),
           Effect.mapError((cause) => new CompensationIncomplete({ sagaId, step: step.name, cause })),
         )

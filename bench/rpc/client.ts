@@ -201,7 +201,7 @@ const effectWorkers = Effect.gen(function* () {
       { concurrency: "unbounded" },
     ),
   )
-  yield* Effect.promise(() => clock(Promise.resolve()))
+  return yield* Effect.promise(() => clock(Promise.resolve()))
 }).pipe(Effect.scoped, tracing ? (self) => self : Effect.withTracerEnabled(false))
 
 switch (mode) {

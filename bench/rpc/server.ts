@@ -64,7 +64,7 @@ const program: Effect.Effect<void, unknown, Scope.Scope> = Effect.gen(function* 
           return Response.json(answer(body.id, body.name))
         },
       })
-      yield* Effect.addFinalizer(() => Effect.sync(() => server.stop(true)))
+      yield* Effect.addFinalizer(() => Effect.promise(() => server.stop(true)))
       return
     }
     case "bare-ws": {
@@ -91,7 +91,7 @@ const program: Effect.Effect<void, unknown, Scope.Scope> = Effect.gen(function* 
           },
         },
       })
-      yield* Effect.addFinalizer(() => Effect.sync(() => server.stop(true)))
+      yield* Effect.addFinalizer(() => Effect.promise(() => server.stop(true)))
       return
     }
     case "effect-http": {
@@ -161,11 +161,8 @@ const program: Effect.Effect<void, unknown, Scope.Scope> = Effect.gen(function* 
     default:
       return yield* Effect.dieMessage(`unknown server mode ${String(mode)}`)
   }
-}).pipe(
-  Effect.provide(BenchHandlers),
-  Effect.provide(serialization(mode)),
-  Effect.provide(HttpServer.layerContext),
-  (self) => (tracing ? self : Effect.locally(self, HttpMiddleware.currentTracerDisabledWhen, () => true)),
+}).pipe(Effect.provide(Layer.mergeAll(BenchHandlers, serialization(mode), HttpServer.layerContext)), (self) =>
+  tracing ? self : Effect.locally(self, HttpMiddleware.currentTracerDisabledWhen, () => true),
 )
 
 Effect.gen(function* () {

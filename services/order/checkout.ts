@@ -71,7 +71,7 @@ export const checkoutSaga = Saga.make("checkout", CheckoutInput)
           CartReservedReply,
           { id: key, timeout: "5 seconds" },
         )
-        if (reply._tag !== "CartReserved") return yield* Effect.fail(reply)
+        if (reply._tag !== "CartReserved") return yield* reply
         const lines = Arr.map(reply.lines, (line) => ({
           sku: line.sku,
           name: line.name,

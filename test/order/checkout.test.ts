@@ -161,6 +161,32 @@ describe("checkout saga", () => {
       }),
     ))
 
+  test("payment down past the retries: the unwind waits for it, then the order is FAILED with stock and cart released", () =>
+    run(
+      Effect.gen(function* () {
+        const sku = yield* stockedProduct(3, 1_200)
+        const zone = yield* deliveryZone(5)
+        const userId = newCustomer()
+        yield* Effect.promise(() => mesh.services.get("payment")?.stop() ?? Promise.resolve())
+        const placed = yield* checkout(userId, [{ sku, quantity: 1 }], zone)
+        // The charge fails after its retries; its refund cannot run either, so the saga keeps compensating.
+        yield* Effect.sleep("3 seconds")
+        expect((yield* Effect.flatMap(OrderClient, (o) => o.GetOrder({ orderId: placed.id }))).status).toBe("PENDING")
+        yield* Effect.promise(() => mesh.restart("payment"))
+        const order = yield* settled(placed.id)
+        expect(order.status).toBe("FAILED")
+        expect(failureReason(order)).toEqual(Option.some("RpcClientError"))
+        const stock = yield* stockOf(sku)
+        expect([stock.available, stock.reserved, stock.committed]).toEqual([3, 0, 0])
+        const cart = yield* Effect.flatMap(CartClient, (c) => c.GetCart({ userId }))
+        expect([cart.status, cart.lines.length]).toEqual(["open", 1])
+        const payment = yield* Effect.flatMap(PaymentClient, (p) => p.GetPaymentByOrder({ orderId: order.id })).pipe(
+          Effect.flip,
+        )
+        expect(payment._tag).toBe("PaymentNotFound")
+      }),
+    ))
+
   test("an unknown order is a typed OrderNotFound", () =>
     run(
       Effect.gen(function* () {

@@ -130,7 +130,7 @@ test("checkouts survive SIGKILLs of the order service: all terminal, no oversell
       const paymentOf = (order: Order) =>
         payments.GetPaymentByOrder({ orderId: order.id }).pipe(
           Effect.map((p) => ({ status: p.status, amount: p.amount.amount, refunded: p.refunded })),
-          Effect.catchTag("PaymentNotFound", () => Effect.succeed(undefined)),
+          Effect.catchTag("PaymentNotFound", () => Effect.void),
         )
       const charged = yield* Effect.forEach(finals, paymentOf, { concurrency: 16 })
       return { perUser, stock, charged }
