@@ -365,7 +365,7 @@ const writeSection = async (body: string) => {
     next = `${current.trimEnd()}\n\n${body}\n`
   } else {
     const after = current.indexOf("\n## ", start + heading.length)
-    next = `${current.slice(0, start)}${body}\n${after === -1 ? "" : current.slice(after + 1)}`
+    next = `${current.slice(0, start)}${body}\n${after === -1 ? "" : `\n${current.slice(after + 1)}`}`
   }
   await Bun.write(path, next)
 }
@@ -426,6 +426,10 @@ const main = async () => {
     const r = at(mode)
     return r === undefined || atomic === undefined ? "–" : `${(r.perSecond / atomic.perSecond).toFixed(2)}×`
   }
+  const meets = (mode: Mode) => {
+    const r = at(mode)
+    return r !== undefined && atomic !== undefined && r.perSecond >= 2 * atomic.perSecond
+  }
   const command = `bun run bench/inventory/run.ts ${process.argv.slice(2).join(" ")}`.trim()
   const lines = [
     "## Inventory contention",
@@ -442,6 +446,7 @@ const main = async () => {
     ...results.map(formatRow),
     "",
     `On the hot SKU at 256 clients: (b) / (e) = ${ratio("writer")}, (c) / (e) = ${ratio("rpc")}, (a) / (e) = ${ratio("optimistic")}.`,
+    `Target (b) and (c) ≥ 2× (e) on the hot SKU at 256 clients: ${meets("writer") && meets("rpc") ? "met" : "NOT met"} in this run.`,
     pg === undefined
       ? ""
       : `pgbench, (e)'s UPDATE as a custom script, 256 clients × 200 transactions: ${pg.tps.toFixed(0)} tps, average latency ${pg.latency.toFixed(2)} ms.`,
