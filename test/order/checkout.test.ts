@@ -16,6 +16,7 @@ import {
   checkoutServices,
   type Clients,
   clientsOf,
+  DeliveryClient,
   deliveryZone,
   failureReason,
   InventoryClient,
@@ -31,7 +32,11 @@ let run: <A, E>(effect: Effect.Effect<A, E, Clients>) => Promise<A>
 let dispose: () => Promise<void>
 
 beforeAll(async () => {
-  mesh = await startMesh(checkoutServices, { DATABASE_NAME_SUFFIX: "_checkout_test" })
+  // A slow payment provider leaves a window in which an order is still PENDING mid-saga.
+  mesh = await startMesh(checkoutServices, {
+    DATABASE_NAME_SUFFIX: "_checkout_test",
+    PAYMENT_PROVIDER_LATENCY_MS: "300",
+  })
   const runtime = testRuntime(clientsOf(mesh) as Layer.Layer<Clients>)
   run = runtime.run
   dispose = runtime.dispose
@@ -184,6 +189,73 @@ describe("checkout saga", () => {
           Effect.flip,
         )
         expect(payment._tag).toBe("PaymentNotFound")
+      }),
+    ))
+
+  test("a cart frozen by one order refuses the second: one CONFIRMED, the other FAILED with CartFrozen", () =>
+    run(
+      Effect.gen(function* () {
+        const sku = yield* stockedProduct(10, 1_100)
+        const zone = yield* deliveryZone(5)
+        const userId = newCustomer()
+        const first = yield* checkout(userId, [{ sku, quantity: 1 }], zone)
+        const second = yield* checkout(userId, [], zone)
+        const outcomes = yield* Effect.all([settled(first.id), settled(second.id)])
+        const statuses = outcomes.map((o) => `${o.status}${o.failure ? `:${o.failure.reason}` : ""}`).sort()
+        expect(statuses).toEqual(["CONFIRMED", "FAILED:CartFrozen"])
+        const stock = yield* stockOf(sku)
+        expect([stock.available, stock.reserved, stock.committed]).toEqual([9, 0, 1])
+      }),
+    ))
+
+  test("CancelOrder while PENDING: the saga unwinds at confirm; stock back, payment refunded, order CANCELLED", () =>
+    run(
+      Effect.gen(function* () {
+        const sku = yield* stockedProduct(5, 3_000)
+        const zone = yield* deliveryZone(5)
+        const userId = newCustomer()
+        const placed = yield* checkout(userId, [{ sku, quantity: 2 }], zone)
+        const orders = yield* OrderClient
+        const cancelled = yield* orders.CancelOrder({ orderId: placed.id })
+        expect(cancelled.status).toBe("CANCELLED")
+        const again = yield* orders.CancelOrder({ orderId: placed.id }).pipe(Effect.flip)
+        expect(again._tag).toBe("InvalidOrderTransition")
+        // The unwind ends with the stock released and any capture refunded.
+        const stock = yield* stockOf(sku).pipe(
+          Effect.filterOrFail(
+            (s) => s.available === 5,
+            () => "not released yet" as const,
+          ),
+          Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 100 }),
+        )
+        expect([stock.available, stock.reserved, stock.committed]).toEqual([5, 0, 0])
+        const payment = yield* Effect.flatMap(PaymentClient, (p) => p.GetPaymentByOrder({ orderId: placed.id })).pipe(
+          Effect.filterOrFail(
+            (p) => p.refunded === p.amount.amount,
+            () => "not refunded yet" as const,
+          ),
+          Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 100 }),
+        )
+        expect(payment.refunded).toBe(6_000)
+        expect((yield* orders.GetOrder({ orderId: placed.id })).status).toBe("CANCELLED")
+      }),
+    ))
+
+  test("MarkShipped moves a CONFIRMED order to SHIPPED (and its shipment); a FAILED one is refused", () =>
+    run(
+      Effect.gen(function* () {
+        const sku = yield* stockedProduct(5, 900)
+        const zone = yield* deliveryZone(5)
+        const orders = yield* OrderClient
+        const confirmed = yield* settled((yield* checkout(newCustomer(), [{ sku, quantity: 1 }], zone)).id)
+        expect(confirmed.status).toBe("CONFIRMED")
+        const shipped = yield* orders.MarkShipped({ orderId: confirmed.id })
+        expect(shipped.status).toBe("SHIPPED")
+        const shipment = yield* Effect.flatMap(DeliveryClient, (d) => d.GetShipment({ orderId: confirmed.id }))
+        expect(shipment.status).toBe("shipped")
+        const failed = yield* settled((yield* checkout(newCustomer(), [], zone)).id)
+        const refused = yield* orders.MarkShipped({ orderId: failed.id }).pipe(Effect.flip)
+        expect(refused._tag).toBe("InvalidOrderTransition")
       }),
     ))
 
