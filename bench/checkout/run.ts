@@ -9,21 +9,17 @@
  * suffix _bench) on the local servers, like the test suite does.
  */
 import { SQL } from "bun"
-import { Effect, type Layer } from "effect"
+import { Effect } from "effect"
 import { IdempotencyKey } from "../../rpc/order.ts"
 import {
   address,
   CartClient,
-  type Clients,
-  checkoutServices,
-  clientsOf,
   deliveryZone,
   newCustomer,
   OrderClient,
+  startCheckoutWorld,
   stockedProduct,
 } from "../../test/order/support.ts"
-import { testRuntime } from "../../test/support/run.ts"
-import { startMesh } from "../../test/support/service-process.ts"
 
 const rate = Number(process.argv[2] ?? 100)
 const seconds = Number(process.argv[3] ?? 10)
@@ -37,11 +33,10 @@ const percentile = (sorted: ReadonlyArray<number>, p: number) =>
     ? Number.NaN
     : (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN)
 
-const mesh = await startMesh(checkoutServices, { DATABASE_NAME_SUFFIX: suffix, LOG_LEVEL: "ERROR" })
-const runtime = testRuntime(clientsOf(mesh) as Layer.Layer<Clients>)
+const world = await startCheckoutWorld({ DATABASE_NAME_SUFFIX: suffix, LOG_LEVEL: "ERROR" })
 try {
   console.log(`preparing ${total} carts …`)
-  const { zone, users } = await runtime.run(
+  const { zone, users } = await world.run(
     Effect.gen(function* () {
       const zone = yield* deliveryZone(total + 10)
       const skus = yield* Effect.all([stockedProduct(total * 2, 1_999), stockedProduct(total * 2, 4_250)])
@@ -73,7 +68,7 @@ try {
     if (userId === undefined) continue
     const sent = performance.now()
     inFlight.push(
-      runtime
+      world
         .run(
           Effect.flatMap(OrderClient, (orders) =>
             orders.PlaceOrder({
@@ -141,6 +136,5 @@ try {
   }
   console.log(JSON.stringify(result, null, 2))
 } finally {
-  await runtime.dispose()
-  await mesh.stop()
+  await world.stop()
 }

@@ -175,16 +175,18 @@ export class Carts extends Effect.Service<Carts>()("cart/Carts", {
       )
     })
 
+    /** Locks the user's cart and returns it only when it is frozen for this command's order. */
+    const lockReservedFor = (command: CartCommand) =>
+      Effect.map(repository.lockExisting(command.userId), (cart) =>
+        Option.filter(cart, (cart) => cart.status === "frozen" && cart.order_id === command.orderId),
+      )
+
     const release = Effect.fn("Cart.release")(function* (command: CartCommand) {
       return yield* transaction(
         Effect.gen(function* () {
           const stored = yield* storedReply(command, "release", decodeReleased)
           if (Option.isSome(stored)) return stored.value
-          const cart = yield* repository.lockExisting(command.userId)
-          const reservedForOrder = Option.filter(
-            cart,
-            (cart) => cart.status === "frozen" && cart.order_id === command.orderId,
-          )
+          const reservedForOrder = yield* lockReservedFor(command)
           if (Option.isNone(reservedForOrder)) {
             return new CartReleased({ orderId: command.orderId, userId: command.userId, wasReserved: false })
           }
@@ -201,11 +203,7 @@ export class Carts extends Effect.Service<Carts>()("cart/Carts", {
         Effect.gen(function* () {
           const stored = yield* storedReply(command, "clear", decodeClearReply)
           if (Option.isSome(stored)) return stored.value
-          const cart = yield* repository.lockExisting(command.userId)
-          const reservedForOrder = Option.filter(
-            cart,
-            (cart) => cart.status === "frozen" && cart.order_id === command.orderId,
-          )
+          const reservedForOrder = yield* lockReservedFor(command)
           if (Option.isNone(reservedForOrder)) {
             return new CartNotReserved({ userId: command.userId, orderId: command.orderId })
           }

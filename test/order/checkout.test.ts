@@ -4,18 +4,15 @@
  * earlier steps did is checked to be undone.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { Effect, type Layer, Option, Schedule } from "effect"
+import { Effect, Option, Schedule } from "effect"
 import { OrderId } from "../../rpc/common.ts"
 import { IdempotencyKey } from "../../rpc/order.ts"
-import { testRuntime } from "../support/run.ts"
-import { type Mesh, startMesh } from "../support/service-process.ts"
 import {
   address,
   CartClient,
   checkout,
-  checkoutServices,
+  type CheckoutWorld,
   type Clients,
-  clientsOf,
   DeliveryClient,
   deliveryZone,
   failureReason,
@@ -24,28 +21,22 @@ import {
   OrderClient,
   PaymentClient,
   settled,
+  startCheckoutWorld,
   stockedProduct,
 } from "./support.ts"
 
-let mesh: Mesh
-let run: <A, E>(effect: Effect.Effect<A, E, Clients>) => Promise<A>
-let dispose: () => Promise<void>
+let world: CheckoutWorld
+const run = <A, E>(effect: Effect.Effect<A, E, Clients>) => world.run(effect)
 
 beforeAll(async () => {
   // A slow payment provider leaves a window in which an order is still PENDING mid-saga.
-  mesh = await startMesh(checkoutServices, {
+  world = await startCheckoutWorld({
     DATABASE_NAME_SUFFIX: "_checkout_test",
     PAYMENT_PROVIDER_LATENCY_MS: "300",
   })
-  const runtime = testRuntime(clientsOf(mesh) as Layer.Layer<Clients>)
-  run = runtime.run
-  dispose = runtime.dispose
 }, 180_000)
 
-afterAll(async () => {
-  await dispose?.()
-  await mesh?.stop()
-})
+afterAll(() => world?.stop())
 
 const stockOf = (sku: Parameters<InventoryClient["Type"]["GetStock"]>[0]["sku"]) =>
   Effect.flatMap(InventoryClient, (inventory) => inventory.GetStock({ sku }))
@@ -172,12 +163,12 @@ describe("checkout saga", () => {
         const sku = yield* stockedProduct(3, 1_200)
         const zone = yield* deliveryZone(5)
         const userId = newCustomer()
-        yield* Effect.promise(() => mesh.services.get("payment")?.stop() ?? Promise.resolve())
+        yield* Effect.promise(() => world.mesh.services.get("payment")?.stop() ?? Promise.resolve())
         const placed = yield* checkout(userId, [{ sku, quantity: 1 }], zone)
         // The charge fails after its retries; its refund cannot run either, so the saga keeps compensating.
         yield* Effect.sleep("3 seconds")
         expect((yield* Effect.flatMap(OrderClient, (o) => o.GetOrder({ orderId: placed.id }))).status).toBe("PENDING")
-        yield* Effect.promise(() => mesh.restart("payment"))
+        yield* Effect.promise(() => world.mesh.restart("payment"))
         const order = yield* settled(placed.id)
         expect(order.status).toBe("FAILED")
         expect(failureReason(order)).toEqual(Option.some("RpcClientError"))

@@ -5,23 +5,21 @@
  * orders, and stock, payments and orders reconcile. The figures are printed.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test"
-import { Effect, type Layer, Schedule } from "effect"
+import { Effect, Schedule } from "effect"
 import type { Sku, UserId } from "../../rpc/common.ts"
 import type { Order } from "../../rpc/order.ts"
-import { testRuntime } from "../support/run.ts"
-import { type Mesh, startMesh } from "../support/service-process.ts"
 import {
   CartClient,
+  type CheckoutWorld,
   type Clients,
   checkout,
-  checkoutServices,
-  clientsOf,
   deliveryZone,
   InventoryClient,
   newCustomer,
   OrderClient,
   PaymentClient,
   settled,
+  startCheckoutWorld,
   stockedProduct,
 } from "./support.ts"
 
@@ -29,26 +27,19 @@ const checkouts = Number(process.env.CRASH_CHECKOUTS ?? 200)
 const kills = Number(process.env.CRASH_KILLS ?? 4)
 const inFlight = 16
 
-let mesh: Mesh
-let run: <A, E>(effect: Effect.Effect<A, E, Clients>) => Promise<A>
-let dispose: () => Promise<void>
+let world: CheckoutWorld
+const run = <A, E>(effect: Effect.Effect<A, E, Clients>) => world.run(effect)
 
 beforeAll(async () => {
   // A short lease so a killed owner's sagas are picked up within a couple of seconds.
-  mesh = await startMesh(checkoutServices, {
+  world = await startCheckoutWorld({
     DATABASE_NAME_SUFFIX: "_crash_test",
     SAGA_LEASE_MS: "1500",
     SAGA_RECOVERY_INTERVAL_MS: "500",
   })
-  const runtime = testRuntime(clientsOf(mesh) as Layer.Layer<Clients>)
-  run = runtime.run
-  dispose = runtime.dispose
 }, 180_000)
 
-afterAll(async () => {
-  await dispose?.()
-  await mesh?.stop()
-})
+afterAll(() => world?.stop())
 
 /** Kills the order service at random moments while `work` runs, restarting it each time. */
 const killWhile = async (work: Promise<unknown>) => {
@@ -60,9 +51,9 @@ const killWhile = async (work: Promise<unknown>) => {
   while (!done && killed < kills) {
     await Bun.sleep(500 + Math.random() * 2_000)
     if (done) break
-    await mesh.services.get("order")?.kill()
+    await world.mesh.services.get("order")?.kill()
     killed++
-    await mesh.restart("order")
+    await world.mesh.restart("order")
   }
   await work
   return killed

@@ -11,7 +11,8 @@ import { InventoryRpcs, RestockId } from "../../rpc/inventory.ts"
 import { DeliveryAddress, IdempotencyKey, type Order, OrderRpcs } from "../../rpc/order.ts"
 import { PaymentRpcs } from "../../rpc/payment.ts"
 import { RpcClientTag } from "../../src/rpc.ts"
-import type { Mesh } from "../support/service-process.ts"
+import { testRuntime } from "../support/run.ts"
+import { type Mesh, startMesh } from "../support/service-process.ts"
 
 export class CatalogClient extends RpcClientTag<CatalogClient>()("catalog", CatalogRpcs) {}
 export class CartClient extends RpcClientTag<CartClient>()("cart", CartRpcs) {}
@@ -33,6 +34,26 @@ export const clientsOf = (mesh: Mesh) =>
   ).pipe(Layer.provide(mesh.config))
 
 export type Clients = CatalogClient | CartClient | InventoryClient | PaymentClient | DeliveryClient | OrderClient
+
+/** The checkout services as processes, and a runtime with clients of all of them. */
+export interface CheckoutWorld {
+  readonly mesh: Mesh
+  readonly run: <A, E>(effect: Effect.Effect<A, E, Clients>) => Promise<A>
+  readonly stop: () => Promise<void>
+}
+
+export const startCheckoutWorld = async (env: Record<string, string>): Promise<CheckoutWorld> => {
+  const mesh = await startMesh(checkoutServices, env)
+  const runtime = testRuntime(clientsOf(mesh))
+  return {
+    mesh,
+    run: runtime.run,
+    stop: async () => {
+      await runtime.dispose()
+      await mesh.stop()
+    },
+  }
+}
 
 const usd = Currency.make("USD")
 export const dollars = (cents: number) => Money.make({ amount: cents, currency: usd })
