@@ -88,7 +88,17 @@ export class Charges extends Effect.Service<Charges>()("payment/Charges", {
           currency: request.amount.currency,
         })
         if (inserted !== undefined) {
-          yield* drive(inserted)
+          // The payment row is written before the void is read, and a refund writes the void before it
+          // reads payments: whichever comes second sees the other, so a voided order is never captured.
+          if (yield* repository.isVoided(request.orderId)) {
+            yield* repository.settlePayment(inserted.id, {
+              _tag: "Declined",
+              reference: `void_${inserted.id}`,
+              reason: "order_voided",
+            })
+          } else {
+            yield* drive(inserted)
+          }
           return yield* answer(yield* load(inserted.id))
         }
         const existing = yield* repository.findByKey(request.idempotencyKey)

@@ -99,6 +99,8 @@ export class Refunds extends Effect.Service<Refunds>()("payment/Refunds", {
         if (payment === undefined) return yield* new PaymentNotFound({ paymentId: request.paymentId })
         return payment.status === "pending" ? yield* charges.awaitSettled(payment.id) : payment
       }
+      // A refund by order voids it first, so a charge that has not reached us yet is declined when it does.
+      yield* repository.voidOrder(request.orderId)
       // A refund racing the order's charge must see how the charge ends, or it would no-op and leave it captured.
       const pending = yield* repository.findPendingOfOrder(request.orderId)
       if (pending !== undefined) yield* charges.awaitSettled(pending.id)

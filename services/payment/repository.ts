@@ -142,6 +142,13 @@ export class PaymentRepository extends Effect.Service<PaymentRepository>()("paym
         ON CONFLICT (idempotency_key) DO NOTHING
         RETURNING ${paymentColumns}`.pipe(Effect.map(first))
 
+    /** Marks the order voided (idempotent). Written before a refund looks for the order's payments. */
+    const voidOrder = (orderId: string) =>
+      sql`INSERT INTO order_voids (order_id) VALUES (${orderId}) ON CONFLICT (order_id) DO NOTHING`.pipe(Effect.asVoid)
+
+    const isVoided = (orderId: string) =>
+      sql`SELECT 1 FROM order_voids WHERE order_id = ${orderId}`.pipe(Effect.map((rows) => rows.length > 0))
+
     const findByKey = (key: string) =>
       sql<PaymentRow>`SELECT ${paymentColumns} FROM payments WHERE idempotency_key = ${key}`.pipe(Effect.map(first))
 
@@ -307,6 +314,8 @@ export class PaymentRepository extends Effect.Service<PaymentRepository>()("paym
       )
 
     return {
+      voidOrder,
+      isVoided,
       insertPending,
       findByKey,
       findById,

@@ -267,6 +267,21 @@ describe("Refund", () => {
       }),
     ))
 
+  test("a refund by order that comes before the order's charge voids it: the late charge is declined", () =>
+    run(
+      Effect.gen(function* () {
+        const payments = yield* PaymentClient
+        const orderId = order()
+        const early = yield* payments.Refund({ idempotencyKey: key(), orderId })
+        expect(early.status).toBe("noop")
+        const late = yield* charge(1_000, { orderId }).pipe(Effect.flip)
+        expect(late._tag).toBe("PaymentDeclined")
+        expect(late._tag === "PaymentDeclined" ? late.reason : "").toBe("order_voided")
+        const payment = yield* payments.GetPaymentByOrder({ orderId })
+        expect([payment.status, payment.refunded]).toEqual(["declined", 0])
+      }),
+    ))
+
   test("a refund by order racing the order's charge waits for it and refunds the capture", () =>
     run(
       Effect.gen(function* () {
