@@ -15,6 +15,10 @@ COPY rpc ./rpc
 COPY src ./src
 COPY services ./services
 COPY migrations ./migrations
+# One minified bundle per service (as scripts/mesh.ts runs them): a smaller idle footprint and faster start.
+RUN for service in $(ls services); do \
+      bun build "services/$service/main.ts" --target bun --minify --outfile "dist/$service.js" || exit 1; \
+    done
 USER bun
-ENTRYPOINT ["/bin/sh", "-c", "exec bun run services/$0/main.ts"]
+ENTRYPOINT ["/bin/sh", "-c", "exec bun run dist/$0.js"]
 CMD ["gateway"]
