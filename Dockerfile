@@ -21,4 +21,4 @@ RUN for service in $(ls services); do \
     done
 USER bun
 ENTRYPOINT ["/bin/sh", "-c", "exec bun run dist/$0.js"]
-CMD ["gateway"]
+CMD ["order"]

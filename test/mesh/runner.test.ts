@@ -1,0 +1,72 @@
+/**
+ * The mesh runner behind `scripts/up.sh`: bundles the named services, starts each as its own process,
+ * says when all are ready, restarts one that dies, and stops them all on SIGINT.
+ */
+import { expect, test } from "bun:test"
+import { join } from "node:path"
+import { freePort } from "../support/service-process.ts"
+
+const root = join(import.meta.dir, "..", "..")
+
+const waitFor = async (read: () => string, pattern: RegExp, millis: number) => {
+  const deadline = Date.now() + millis
+  while (Date.now() < deadline) {
+    const match = pattern.exec(read())
+    if (match !== null) return match
+    await Bun.sleep(100)
+  }
+  throw new Error(`no ${pattern} within ${millis} ms:\n${read().slice(-3_000)}`)
+}
+
+test("the runner brings bundled services up, restarts a killed one and stops all on SIGINT", async () => {
+  const ports = {
+    PAYMENT_RPC_PORT: freePort(),
+    PAYMENT_HTTP_PORT: freePort(),
+    DELIVERY_RPC_PORT: freePort(),
+    DELIVERY_HTTP_PORT: freePort(),
+  }
+  const runner = Bun.spawn([process.execPath, join(root, "scripts", "mesh.ts"), "payment", "delivery"], {
+    cwd: root,
+    env: {
+      ...process.env,
+      ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+      DATABASE_NAME_SUFFIX: "_test",
+    },
+    stdout: "pipe",
+    stderr: "pipe",
+  })
+  let output = ""
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoder()
+    for await (const chunk of stream) output += decoder.decode(chunk)
+  }
+  void collect(runner.stdout)
+  void collect(runner.stderr)
+  try {
+    await waitFor(() => output, /bundled 2 services/, 60_000)
+    await waitFor(() => output, /mesh ready in [\d.]+s: 2 services/, 60_000)
+    for (const port of [ports.PAYMENT_HTTP_PORT, ports.DELIVERY_HTTP_PORT]) {
+      expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200)
+    }
+    // A crashed service comes back on its own.
+    const pids = Bun.spawnSync(["pgrep", "-f", "dist/payment.js"]).stdout.toString().trim().split("\n")
+    expect(pids.length).toBeGreaterThan(0)
+    for (const pid of pids) process.kill(Number(pid), "SIGKILL")
+    await waitFor(() => output, /payment.*exited with .*restarting/, 10_000)
+    const back = Date.now() + 30_000
+    let ready = false
+    while (!ready && Date.now() < back) {
+      ready = await fetch(`http://127.0.0.1:${ports.PAYMENT_HTTP_PORT}/readyz`).then(
+        (r) => r.status === 200,
+        () => false,
+      )
+      if (!ready) await Bun.sleep(200)
+    }
+    expect(ready).toBe(true)
+  } finally {
+    runner.kill("SIGINT")
+    await runner.exited
+  }
+  const left = Bun.spawnSync(["pgrep", "-f", "dist/(payment|delivery).js"]).stdout.toString().trim()
+  expect(left).toBe("")
+}, 120_000)
