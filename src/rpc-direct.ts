@@ -20,7 +20,7 @@ import {
   Effect,
   Either,
   Exit,
-  type Fiber,
+  Fiber,
   FiberId,
   ParseResult,
   Runtime,
@@ -389,9 +389,20 @@ export const serveDirect = <Rpcs extends Rpc.Any>(
       },
       onClose: interruptClient,
     })
+    // On shutdown the calls in flight finish and answer before the connections close (the listener's
+    // finalizer runs after this one); what is still running after the drain deadline is interrupted.
     yield* Effect.addFinalizer(() =>
-      Effect.sync(() => {
+      Effect.gen(function* () {
+        const inFlight = [...running.values()].flatMap((calls) => [...calls.values()])
+        if (inFlight.length > 0) {
+          yield* Fiber.awaitAll(inFlight).pipe(Effect.timeout(drainDeadline), Effect.ignore)
+          // Answers are batched per tick: let the last ones reach their sockets.
+          yield* Effect.sleep("20 millis")
+        }
         for (const clientId of [...running.keys()]) interruptClient(clientId)
       }),
     )
   })
+
+/** How long a stopping server waits for its calls in flight; below the process's shutdown grace (10 s). */
+const drainDeadline = Duration.seconds(8)
