@@ -4,14 +4,13 @@
  */
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
-import { Money, OrderId, type UserId } from "../../rpc/common.ts"
+import { type Money, OrderId, type UserId } from "../../rpc/common.ts"
 import {
   type DeliveryAddress,
   IdempotencyKeyConflict,
   type IdempotencyKey,
   Order,
-  OrderFailure,
-  OrderItem,
+  type OrderFailure,
   OrderNotFound,
   type OrderStatus,
 } from "../../rpc/order.ts"
@@ -190,13 +189,6 @@ export class OrderRepository extends Effect.Service<OrderRepository>()("order/Or
         WHERE id = ${orderId} AND status IN ${sql.in(from)}
         RETURNING *`.pipe(Effect.map((rows) => Option.fromNullable(rows[0])))
 
-    const paymentToken = (orderId: OrderId) =>
-      sql<{ payment_token: string }>`SELECT payment_token FROM orders WHERE id = ${orderId}`.pipe(
-        Effect.map((rows) => rows[0]?.payment_token ?? ""),
-      )
-
-    return { get, create, list, copyItems, transition, paymentToken, toOrder, itemsOf }
+    return { get, create, list, copyItems, transition }
   }),
 }) {}
-
-export { Money, OrderFailure, OrderItem }

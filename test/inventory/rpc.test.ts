@@ -3,59 +3,23 @@
  * transport: typed successes and typed errors cross the wire.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import type { Subprocess } from "bun"
-import { ConfigProvider, Effect, Layer } from "effect"
-import { join } from "node:path"
+import { Effect, Layer } from "effect"
 import { InsufficientStock, type OrderId, type RestockId } from "../../rpc/inventory.ts"
 import { testRuntime } from "../support/run.ts"
+import { type ServiceProcess, startService } from "../support/service-process.ts"
 import { InventoryClient, newId, newReservationId, newSku, testDatabaseSuffix } from "./support.ts"
 
-const rpcPort = 47_202
-const httpPort = 47_212
-
-const client = testRuntime(
-  InventoryClient.layer({ timeout: "10 seconds" }).pipe(
-    Layer.provide(
-      Layer.setConfigProvider(
-        ConfigProvider.fromMap(new Map([["INVENTORY_RPC_PORT", String(rpcPort)]])).pipe(
-          ConfigProvider.orElse(() => ConfigProvider.fromEnv()),
-        ),
-      ),
-    ),
-  ),
-)
-
-let service: Subprocess
+let service: ServiceProcess
+let client: ReturnType<typeof testRuntime<InventoryClient, unknown>>
 
 beforeAll(async () => {
-  service = Bun.spawn([process.execPath, join(import.meta.dir, "..", "..", "services", "inventory", "main.ts")], {
-    env: {
-      ...process.env,
-      DATABASE_NAME_SUFFIX: testDatabaseSuffix,
-      INVENTORY_RPC_PORT: String(rpcPort),
-      INVENTORY_HTTP_PORT: String(httpPort),
-      LOG_LEVEL: "Warn",
-    },
-    stdout: "inherit",
-    stderr: "inherit",
-  })
-  const deadline = Date.now() + 30_000
-  while (Date.now() < deadline) {
-    if (service.exitCode !== null) throw new Error(`inventory service exited with ${service.exitCode}`)
-    const ready = await fetch(`http://127.0.0.1:${httpPort}/readyz`).then(
-      (response) => response.ok,
-      () => false,
-    )
-    if (ready) return
-    await Bun.sleep(100)
-  }
-  throw new Error("inventory service did not become ready within 30 s")
-}, 40_000)
+  service = await startService("inventory", { DATABASE_NAME_SUFFIX: testDatabaseSuffix })
+  client = testRuntime(InventoryClient.layer({ timeout: "10 seconds" }).pipe(Layer.provide(service.clientConfig)))
+}, 60_000)
 
 afterAll(async () => {
-  await client.dispose()
-  service.kill("SIGTERM")
-  await service.exited
+  await client?.dispose()
+  await service?.stop()
 })
 
 describe("inventory over RPC", () => {
@@ -105,7 +69,7 @@ describe("inventory over RPC", () => {
     ))
 
   test("the service reports its inventory metrics on the side port", async () => {
-    const text = await fetch(`http://127.0.0.1:${httpPort}/metrics`).then((response) => response.text())
+    const text = await fetch(`${service.httpUrl}/metrics`).then((response) => response.text())
     expect(text).toContain('inventory_reservations_total{service="inventory",path="writer",outcome="ok"}')
     expect(text).toContain("inventory_batch_size_bucket")
     expect(text).toContain('rpc_requests_total{service="inventory",method="Reserve",outcome="InsufficientStock"}')
