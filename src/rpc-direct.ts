@@ -406,3 +406,107 @@ export const serveDirect = <Rpcs extends Rpc.Any>(
 
 /** How long a stopping server waits for its calls in flight; below the process's shutdown grace (10 s). */
 const drainDeadline = Duration.seconds(8)
+
+// ---------------------------------------------------------------------------------------------------
+// In-process client
+
+/**
+ * A client of `group` that calls its handlers found in the context, in this process (the monolith):
+ * no connection and no encoding, but otherwise what a call over the network does. Payloads go through
+ * the contract's constructors as the network client applies them. Each call runs in a fiber of its own
+ * with the handler's context, as on a server, so nothing of the caller's context reaches the handler:
+ * not its SqlClient, not the connection of a transaction it has open (which the handler's own
+ * `withTransaction` would otherwise join, in the caller's database). Interrupting the call interrupts
+ * that fiber; `timeout` fails the call with RpcClientError like the network client's.
+ */
+export const makeInProcessClient = <Rpcs extends Rpc.Any>(
+  group: RpcGroup.RpcGroup<Rpcs>,
+  options: {
+    readonly service: ServiceName
+    readonly timeout?: Duration.DurationInput | undefined
+    readonly observe?: RpcObserver | undefined
+  },
+): Effect.Effect<RpcClientOf<Rpcs>, never, Rpc.ToHandler<Rpcs> | Rpc.Context<Rpcs>> =>
+  Effect.gen(function* () {
+    const context = yield* Effect.context<Rpc.ToHandler<Rpcs> | Rpc.Context<Rpcs>>()
+    const runtime = yield* Effect.runtime<never>()
+    const codecs = codecsOf(group as unknown as RpcGroup.RpcGroup<Rpc.Any>)
+    const timeoutMillis = options.timeout === undefined ? undefined : Duration.toMillis(options.timeout)
+    const headers = Headers.empty
+
+    const methodOf = (entry: Codecs) => {
+      const tag = entry.rpc._tag
+      const handler = context.unsafeMap.get(entry.rpc.key) as Rpc.Handler<string> | undefined
+      if (handler === undefined) return () => Effect.dieMessage(`no handler for ${tag} in this process`)
+      const runFork = Runtime.runFork(
+        Runtime.make({
+          context: Context.merge(runtime.context, handler.context),
+          fiberRefs: runtime.fiberRefs,
+          runtimeFlags: runtime.runtimeFlags,
+        }),
+      )
+      return (payload: unknown) =>
+        Effect.async<unknown, unknown>((resume) => {
+          let effect: Effect.Effect<unknown, unknown>
+          try {
+            const result = handler.handler(entry.makePayload(payload), { clientId: 0, headers })
+            effect = (
+              Rpc.isWrapper(result as object) ? (result as unknown as Rpc.Wrapper<unknown>).value : result
+            ) as never
+          } catch (defect) {
+            return resume(Effect.die(defect))
+          }
+          const started = options.observe === undefined ? 0 : performance.now()
+          let done = false
+          let timer: ReturnType<typeof setTimeout> | undefined
+          const fiber = runFork(effect)
+          fiber.addObserver((exit) => {
+            options.observe?.({
+              service: options.service,
+              method: tag,
+              outcome: outcomeOf(exit),
+              seconds: (performance.now() - started) / 1000,
+            })
+            if (done) return
+            done = true
+            if (timer !== undefined) clearTimeout(timer)
+            resume(exit)
+          })
+          if (timeoutMillis !== undefined && !done) {
+            timer = setTimeout(() => {
+              if (done) return
+              done = true
+              fiber.unsafeInterruptAsFork(RpcServer.fiberIdClientInterrupt)
+              resume(
+                Effect.fail(
+                  new RpcClientError.RpcClientError({
+                    reason: "Protocol",
+                    message: `RPC call ${tag} timed out after ${timeoutMillis} ms`,
+                  }),
+                ),
+              )
+            }, timeoutMillis)
+          }
+          return Effect.sync(() => {
+            done = true
+            if (timer !== undefined) clearTimeout(timer)
+            fiber.unsafeInterruptAsFork(RpcServer.fiberIdClientInterrupt)
+          })
+        })
+    }
+
+    const client: Record<string, unknown> = {}
+    for (const entry of codecs.values()) {
+      const tag = entry.rpc._tag
+      const method = methodOf(entry)
+      const dot = tag.indexOf(".")
+      if (dot === -1) {
+        client[tag] = method
+      } else {
+        const prefix = tag.slice(0, dot)
+        const nested = (client[prefix] ??= {}) as Record<string, unknown>
+        nested[tag.slice(dot + 1)] = method
+      }
+    }
+    return client as unknown as RpcClientOf<Rpcs>
+  })

@@ -18,7 +18,7 @@ import type { Rpc, RpcGroup } from "@effect/rpc"
 import { Context, Duration, Effect, Layer, type Scope } from "effect"
 import type { ConfigError } from "effect"
 import { rpcPort, serviceBind, serviceHost, type ServiceName } from "./config.ts"
-import { makeDirectClient, type RpcClientOf, serveDirect, supportsDirect } from "./rpc-direct.ts"
+import { makeDirectClient, makeInProcessClient, type RpcClientOf, serveDirect, supportsDirect } from "./rpc-direct.ts"
 import { rpcRequestDuration, rpcRequests } from "./metrics.ts"
 import { observeHandlers, type RpcObserver } from "./rpc-observe.ts"
 import { makeClientProtocol, makeServerProtocol } from "./rpc-transport.ts"
@@ -202,11 +202,20 @@ export const RpcClientTag =
       /**
        * Calls the group's handlers in this process, with no network and no serialization (monolith
        * mode, tests): values pass as they are, so payloads are not re-validated by their Schemas.
+       * Otherwise a call behaves as over the network (src/rpc-direct.ts, makeInProcessClient): it runs
+       * with the handler's context, never the caller's, has the default `timeout`, and counts in
+       * rpc_requests_total under the serving service. Groups with streams or middleware use
+       * @effect/rpc's RpcTest client instead, whose handlers do see the caller's context.
        */
       static readonly InProcess: Layer.Layer<
         Self,
         never,
         Rpc.ToHandler<Rpcs> | Rpc.Middleware<Rpcs> | Rpc.MiddlewareClient<Rpcs>
-      > = Layer.scoped(tag, RpcTest.makeClient(group))
+      > = isDirect(group)
+        ? Layer.effect(
+            tag,
+            makeInProcessClient(group, { service, timeout: defaults.timeout, observe: recordRpcMetrics }),
+          )
+        : Layer.scoped(tag, RpcTest.makeClient(group))
     }
   }

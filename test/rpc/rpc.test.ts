@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { RpcClientError } from "@effect/rpc"
+import { Rpc, RpcClientError, RpcGroup } from "@effect/rpc"
 import type { Subprocess } from "bun"
-import { Cause, ConfigProvider, DateTime, Effect, Exit, Layer, Schedule } from "effect"
+import { Cause, ConfigProvider, Context, DateTime, Effect, Exit, Layer, Option, Schedule, Schema } from "effect"
 import { RpcClientTag, rpcPath } from "../../src/rpc.ts"
 import { StockHandlers } from "./fixtures/stock-handlers.ts"
 import { initialStock, OutOfStock, StockRpcs } from "./fixtures/stock-rpcs.ts"
@@ -22,6 +22,26 @@ const remote = suiteRuntime(StockClient.Live.pipe(Layer.provide(config)))
 const withTimeout = suiteRuntime(StockClient.layer({ timeout: "300 millis" }).pipe(Layer.provide(config)))
 const inProcess = suiteRuntime(StockClient.InProcess.pipe(Layer.provide(StockHandlers)))
 
+class SlowStockClient extends RpcClientTag<SlowStockClient>()("analytics", StockRpcs, { timeout: "100 millis" }) {}
+const slowInProcess = suiteRuntime(SlowStockClient.InProcess.pipe(Layer.provide(StockHandlers)))
+
+/** Something a caller and a handler may both have in context, as two services each have a SqlClient. */
+class Probe extends Context.Tag("test/Probe")<Probe, string>() {}
+class WhoRpcs extends RpcGroup.make(Rpc.make("Who", { success: Schema.String })) {}
+class WhoClient extends RpcClientTag<WhoClient>()("analytics", WhoRpcs) {}
+const WhoHandlers = WhoRpcs.toLayer(
+  Effect.succeed({
+    Who: () =>
+      Effect.map(
+        Effect.serviceOption(Probe),
+        Option.getOrElse(() => "none"),
+      ),
+  }),
+)
+const whoInProcess = suiteRuntime(
+  WhoClient.InProcess.pipe(Layer.provide(WhoHandlers), Layer.provide(Layer.succeed(Probe, "handler's"))),
+)
+
 let server: Subprocess
 const uniqueSku = () => `sku-${crypto.randomUUID()}`
 
@@ -30,7 +50,13 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  await Promise.all([remote.dispose(), withTimeout.dispose(), inProcess.dispose()])
+  await Promise.all([
+    remote.dispose(),
+    withTimeout.dispose(),
+    inProcess.dispose(),
+    slowInProcess.dispose(),
+    whoInProcess.dispose(),
+  ])
   await killServer(server)
 })
 
@@ -168,6 +194,27 @@ describe("RPC client served in-process", () => {
         const error = yield* stock.Reserve({ sku, quantity: 1 }).pipe(Effect.flip)
         expect(error).toBeInstanceOf(OutOfStock)
         expect((yield* stock.Echo({ text: "in", times: 2 })).serverPid).toBe(process.pid)
+      }),
+    ))
+
+  test("a handler runs with its own context, never the caller's (as it would in its own process)", () =>
+    whoInProcess.run(
+      Effect.gen(function* () {
+        const who = yield* WhoClient
+        expect(yield* who.Who()).toBe("handler's")
+        // A caller's SqlClient or open transaction connection must not leak into another service's handler.
+        expect(yield* who.Who().pipe(Effect.provideService(Probe, "caller's"))).toBe("handler's")
+      }),
+    ))
+
+  test("the client's timeout fails the call with RpcClientError and interrupts the handler", () =>
+    slowInProcess.run(
+      Effect.gen(function* () {
+        const stock = yield* SlowStockClient
+        const started = Date.now()
+        const error = yield* stock.Delay({ millis: 5_000 }).pipe(Effect.flip)
+        expect(error).toBeInstanceOf(RpcClientError.RpcClientError)
+        expect(Date.now() - started).toBeLessThan(1_000)
       }),
     ))
 })
