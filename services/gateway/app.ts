@@ -1,0 +1,79 @@
+/**
+ * The gateway's HTTP application: rate limiting in front of every API route, the REST API mounted from
+ * its HttpApi contract, the OpenAPI document and its docs page, and the health routes every service has.
+ */
+import type { SqlClient } from "@effect/sql"
+import { Effect, Runtime } from "effect"
+import { Hono } from "hono"
+import { makeHealthRoutes } from "../../src/http.ts"
+import { mount } from "../../src/http-api-hono.ts"
+import { httpRequestDuration, httpRequests } from "../../src/metrics.ts"
+import { type RedisClient, redisReady } from "../../src/redis.ts"
+import { GatewayApi, openApiDocument } from "./api/index.ts"
+import { guards } from "./auth.ts"
+import { docsPage } from "./docs-page.ts"
+import { AccountHandlers, AuthHandlers } from "./handlers/account.ts"
+import { AdminHandlers } from "./handlers/admin.ts"
+import { CartHandlers } from "./handlers/cart.ts"
+import { CatalogHandlers } from "./handlers/catalog.ts"
+import { OrderHandlers } from "./handlers/orders.ts"
+import type { GatewayServices } from "./handlers/implement.ts"
+import { RateLimiter } from "./rate-limit.ts"
+
+/** Client addresses come from Bun's server, which hono passes on as its env. */
+export interface GatewayEnv {
+  Bindings: { readonly ip: string }
+}
+
+const json = (body: unknown, status: number, headers?: Record<string, string>) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } })
+
+/** Paths the rate limit leaves alone: probes and scrapes must not be refused when a client floods. */
+const unlimited = new Set(["/healthz", "/readyz", "/metrics"])
+
+export const makeGatewayApp = Effect.gen(function* () {
+  const runtime = yield* Effect.runtime<GatewayServices>()
+  const runPromise = Runtime.runPromise(runtime)
+  const limiter = yield* RateLimiter
+  const health = yield* makeHealthRoutes<RedisClient | SqlClient.SqlClient>({
+    service: "gateway",
+    checks: { redis: redisReady },
+  }).pipe(Effect.provide(yield* Effect.context<RedisClient>()))
+  const openApiJson = JSON.stringify(openApiDocument)
+  const docs = docsPage(openApiDocument.info.title)
+
+  const app = new Hono<GatewayEnv>()
+
+  app.use(async (c, next) => {
+    const path = c.req.path
+    if (unlimited.has(path)) return next()
+    const decision = await runPromise(limiter.take(c.req.raw, c.env.ip))
+    if (decision.allowed) return next()
+    const retryAfter = String(decision.retryAfterSeconds)
+    c.res = json(
+      { _tag: "RateLimited", retryAfterSeconds: decision.retryAfterSeconds, message: "too many requests; slow down" },
+      429,
+      { "retry-after": retryAfter },
+    )
+    httpRequests.inc({ service: "gateway", method: c.req.method, route: "rate-limited", status: "429" })
+  })
+
+  app.get("/healthz", async (c) => (await health(c.req.path)) ?? c.notFound())
+  app.get("/readyz", async (c) => (await health(c.req.path)) ?? c.notFound())
+  app.get("/metrics", async (c) => (await health(c.req.path)) ?? c.notFound())
+  app.get("/openapi.json", () => new Response(openApiJson, { headers: { "content-type": "application/json" } }))
+  app.get("/docs", () => new Response(docs, { headers: { "content-type": "text/html; charset=utf-8" } }))
+
+  mount(app, GatewayApi, {
+    runtime,
+    groups: [CatalogHandlers, AuthHandlers, AccountHandlers, CartHandlers, OrderHandlers, AdminHandlers],
+    guards,
+    onResponse: (route, method, status, seconds) => {
+      httpRequests.inc({ service: "gateway", method, route, status: String(status) })
+      httpRequestDuration.observe({ service: "gateway", method, route }, seconds)
+    },
+  })
+
+  app.notFound((c) => json({ _tag: "RouteNotFound", message: `no route ${c.req.method} ${c.req.path}` }, 404))
+  return app
+})

@@ -1,0 +1,16 @@
+/**
+ * The gateway's own settings (the shared ones are in src/config.ts):
+ *
+ * - GATEWAY_RATE_LIMIT_BURST (120): requests a caller may send at once (the token bucket's size)
+ * - GATEWAY_RATE_LIMIT_PER_SECOND (60): tokens added back per second, per caller
+ * - GATEWAY_CACHE_TTL_SECONDS (30): how long a public catalog answer is shared through Redis
+ * - GATEWAY_LOCAL_CACHE_MS (1000): how long this process reuses a catalog answer without asking Redis
+ * - GATEWAY_DEFAULT_DELIVERY_ZONE (standard): the zone a checkout books in when it names none
+ */
+import { Config } from "effect"
+
+export const rateLimitBurst = Config.integer("GATEWAY_RATE_LIMIT_BURST").pipe(Config.withDefault(120))
+export const rateLimitPerSecond = Config.number("GATEWAY_RATE_LIMIT_PER_SECOND").pipe(Config.withDefault(60))
+export const cacheTtlSeconds = Config.integer("GATEWAY_CACHE_TTL_SECONDS").pipe(Config.withDefault(30))
+export const localCacheMillis = Config.integer("GATEWAY_LOCAL_CACHE_MS").pipe(Config.withDefault(1000))
+export const defaultDeliveryZone = Config.string("GATEWAY_DEFAULT_DELIVERY_ZONE").pipe(Config.withDefault("standard"))

@@ -1,0 +1,63 @@
+/** Public catalog reads, answered from the response cache when they can be. */
+import { Effect, Schema } from "effect"
+import { Category, ProductPage } from "../../../rpc/catalog.ts"
+import { implementGateway } from "./implement.ts"
+import { ProductDetail, type ProductListQuery, SkuStock } from "../api/catalog.ts"
+import { GatewayApi } from "../api/index.ts"
+import { CatalogClient, InventoryClient } from "../clients.ts"
+import { ResponseCache } from "../response-cache.ts"
+import { orUnavailable } from "../unavailable.ts"
+
+/** Stock changes with every order: a product page may show it at most this stale. */
+const productTtlSeconds = 2
+
+/** Equal queries give equal keys whatever the order of their parameters. */
+const listingKey = (query: ProductListQuery) =>
+  `products:${JSON.stringify([query.q, query.categoryId, query.minPrice, query.maxPrice, query.currency, query.limit, query.cursor])}`
+
+const productDetail = (id: ProductDetail["product"]["id"]) =>
+  Effect.gen(function* () {
+    const catalog = yield* CatalogClient
+    const inventory = yield* InventoryClient
+    const product = yield* catalog.GetProduct({ id }).pipe(orUnavailable("catalog"))
+    const skus = [product.sku, ...product.variants.map((variant) => variant.sku)]
+    const stocks = yield* inventory.GetStocks({ skus }).pipe(orUnavailable("inventory"))
+    const available = new Map(stocks.map((stock) => [stock.sku, stock.available]))
+    return new ProductDetail({
+      product,
+      stock: skus.map((sku) => new SkuStock({ sku, available: available.get(sku) ?? 0 })),
+    })
+  })
+
+export const CatalogHandlers = implementGateway(GatewayApi, "catalog", {
+  listProducts: ({ urlParams }) =>
+    Effect.flatMap(ResponseCache, (cache) =>
+      cache.json(
+        listingKey(urlParams),
+        ProductPage,
+        Effect.flatMap(CatalogClient, (catalog) =>
+          catalog.ListProducts({
+            ...(urlParams.q === undefined ? {} : { query: urlParams.q }),
+            ...(urlParams.categoryId === undefined ? {} : { categoryId: urlParams.categoryId }),
+            ...(urlParams.minPrice === undefined ? {} : { minPrice: urlParams.minPrice }),
+            ...(urlParams.maxPrice === undefined ? {} : { maxPrice: urlParams.maxPrice }),
+            ...(urlParams.currency === undefined ? {} : { currency: urlParams.currency }),
+            ...(urlParams.limit === undefined ? {} : { limit: urlParams.limit }),
+            ...(urlParams.cursor === undefined ? {} : { cursor: urlParams.cursor }),
+          }),
+        ).pipe(orUnavailable("catalog")),
+      ),
+    ),
+  getProduct: ({ path }) =>
+    Effect.flatMap(ResponseCache, (cache) =>
+      cache.json(`product:${path.id}`, ProductDetail, productDetail(path.id), productTtlSeconds),
+    ),
+  listCategories: () =>
+    Effect.flatMap(ResponseCache, (cache) =>
+      cache.json(
+        "categories",
+        Schema.Array(Category),
+        Effect.flatMap(CatalogClient, (catalog) => catalog.ListCategories({})).pipe(orUnavailable("catalog")),
+      ),
+    ),
+})

@@ -1,0 +1,92 @@
+/**
+ * Checkout and the caller's orders. Another customer's order is answered as not found, so order ids
+ * leak nothing.
+ */
+import { Effect } from "effect"
+import type { OrderId } from "../../../rpc/common.ts"
+import { DeliveryAddress, OrderNotFound } from "../../../rpc/order.ts"
+import { AddressNotFound, type PostalAddress } from "../../../rpc/user.ts"
+import { WithHeaders } from "../../../src/http-api-hono.ts"
+import { implementGateway } from "./implement.ts"
+import { GatewayApi } from "../api/index.ts"
+import { AddressRequired, type CheckoutBody } from "../api/orders.ts"
+import { CurrentUser } from "../api/security.ts"
+import { OrderClient, UserClient } from "../clients.ts"
+import { defaultDeliveryZone } from "../config.ts"
+import { orUnavailable } from "../unavailable.ts"
+
+const toDeliveryAddress = (address: PostalAddress) =>
+  new DeliveryAddress({
+    line1: address.line2 === undefined ? address.line1 : `${address.line1}, ${address.line2}`,
+    city: address.city,
+    postalCode: address.postalCode,
+    country: address.country,
+  })
+
+/** The address given, else the saved one named, else the caller's default address. */
+const shippingAddress = (body: CheckoutBody) =>
+  Effect.gen(function* () {
+    if (body.address !== undefined) return toDeliveryAddress(body.address)
+    const { userId } = yield* CurrentUser
+    const users = yield* UserClient
+    const saved = yield* users.ListAddresses({ userId }).pipe(
+      orUnavailable("user"),
+      Effect.orElseSucceed(() => []),
+    )
+    const chosen =
+      body.addressId === undefined
+        ? saved.find((address) => address.isDefault)
+        : saved.find((address) => address.id === body.addressId)
+    if (chosen !== undefined) return toDeliveryAddress(chosen.address)
+    if (body.addressId !== undefined) return yield* new AddressNotFound({ addressId: body.addressId })
+    return yield* new AddressRequired({ message: "send an address or addressId, or save a default address first" })
+  })
+
+/** The order when it is the caller's. */
+const ownOrder = (orderId: OrderId) =>
+  Effect.gen(function* () {
+    const { userId } = yield* CurrentUser
+    const order = yield* Effect.flatMap(OrderClient, (orders) => orders.GetOrder({ orderId })).pipe(
+      orUnavailable("order"),
+    )
+    if (order.userId !== userId) return yield* new OrderNotFound({ orderId })
+    return order
+  })
+
+export const OrderHandlers = implementGateway(GatewayApi, "orders", {
+  checkout: ({ payload, headers }) =>
+    Effect.gen(function* () {
+      const { userId } = yield* CurrentUser
+      const address = yield* shippingAddress(payload)
+      const orders = yield* OrderClient
+      const order = yield* orders
+        .PlaceOrder({
+          userId,
+          idempotencyKey: headers["idempotency-key"],
+          paymentToken: payload.paymentToken,
+          address,
+          deliveryZone: payload.deliveryZone ?? (yield* Effect.orDie(defaultDeliveryZone)),
+        })
+        .pipe(orUnavailable("order"))
+      return new WithHeaders(order, { location: `/orders/${encodeURIComponent(order.id)}` })
+    }),
+  listOrders: ({ urlParams }) =>
+    Effect.gen(function* () {
+      const { userId } = yield* CurrentUser
+      const orders = yield* OrderClient
+      return yield* orders
+        .ListOrders({
+          userId,
+          ...(urlParams.limit === undefined ? {} : { limit: urlParams.limit }),
+          ...(urlParams.before === undefined ? {} : { before: urlParams.before }),
+        })
+        .pipe(orUnavailable("order"))
+    }),
+  getOrder: ({ path }) => ownOrder(path.id),
+  cancelOrder: ({ path }) =>
+    Effect.gen(function* () {
+      yield* ownOrder(path.id)
+      const orders = yield* OrderClient
+      return yield* orders.CancelOrder({ orderId: path.id }).pipe(orUnavailable("order"))
+    }),
+})

@@ -1,0 +1,284 @@
+/**
+ * Serves an @effect/platform `HttpApi` through hono's router: the HttpApi is the REST contract (its
+ * Schemas validate every request and give the OpenAPI document), hono does the routing and the
+ * middleware, and each endpoint's handler is an Effect run on the caller's runtime.
+ *
+ * Why not HttpApiBuilder: on Bun, hono routes a request several times faster than Effect's HTTP server
+ * (STACK-NOTES, bench/RESULTS.md), and the gateway's cached reads are the hot path of the whole mesh.
+ *
+ * Per endpoint, at start-up: decoders of path, query, body and headers; the success encoder and status;
+ * the error statuses from the errors' `status` annotations. Per request: decode (a failure answers 400
+ * with `HttpApiDecodeError`, the shape the OpenAPI document gives), run the guards of the endpoint's
+ * middleware (auth), run the handler, encode. A failure that no schema of the endpoint knows is a defect:
+ * logged, and answered 500 without its details.
+ */
+import type { HttpApi, HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+import { HttpApi as Api, HttpApiError, HttpApiSchema } from "@effect/platform"
+import type { Env as HonoEnv, Context as HonoContext, Hono } from "hono"
+import { Context, Effect, Exit, Option, ParseResult, Runtime, Schema } from "effect"
+import * as AST from "effect/SchemaAST"
+import type { Simplify } from "effect/Types"
+
+/** A body already encoded (a cache hit): sent as is, with the endpoint's success status unless told. */
+export class PreparedJson {
+  constructor(
+    readonly body: string,
+    readonly headers: Record<string, string> = {},
+    readonly status?: number,
+  ) {}
+}
+
+/** A success with response headers (e.g. `Location` for a 201). */
+export class WithHeaders<A> {
+  constructor(
+    readonly value: A,
+    readonly headers: Record<string, string>,
+  ) {}
+}
+
+/** What a handler gets: the decoded parts its endpoint declares. */
+export type EndpointRequest<E extends HttpApiEndpoint.HttpApiEndpoint.Any> = Simplify<
+  ([HttpApiEndpoint.HttpApiEndpoint.PathParsed<E>] extends [never]
+    ? {}
+    : { readonly path: HttpApiEndpoint.HttpApiEndpoint.PathParsed<E> }) &
+    ([HttpApiEndpoint.HttpApiEndpoint.UrlParams<E>] extends [never]
+      ? {}
+      : { readonly urlParams: HttpApiEndpoint.HttpApiEndpoint.UrlParams<E> }) &
+    ([HttpApiEndpoint.HttpApiEndpoint.Payload<E>] extends [never]
+      ? {}
+      : { readonly payload: HttpApiEndpoint.HttpApiEndpoint.Payload<E> }) &
+    ([HttpApiEndpoint.HttpApiEndpoint.Headers<E>] extends [never]
+      ? {}
+      : { readonly headers: HttpApiEndpoint.HttpApiEndpoint.Headers<E> }) & { readonly raw: Request }
+>
+
+type Handler<E extends HttpApiEndpoint.HttpApiEndpoint.Any, Err, R> = (
+  request: EndpointRequest<E>,
+) => Effect.Effect<
+  HttpApiEndpoint.HttpApiEndpoint.Success<E> | WithHeaders<HttpApiEndpoint.HttpApiEndpoint.Success<E>> | PreparedJson,
+  HttpApiEndpoint.HttpApiEndpoint.Error<E> | Err,
+  R
+>
+
+/** One handler per endpoint of the group; each may fail with its endpoint's, its group's or the api's errors. */
+export type GroupHandlers<G extends HttpApiGroup.HttpApiGroup.Any, ApiError, R> = {
+  readonly [Name in HttpApiEndpoint.HttpApiEndpoint.Name<HttpApiGroup.HttpApiGroup.Endpoints<G>>]: Handler<
+    HttpApiEndpoint.HttpApiEndpoint.WithName<HttpApiGroup.HttpApiGroup.Endpoints<G>, Name>,
+    HttpApiGroup.HttpApiGroup.Error<G> | ApiError,
+    R
+  >
+}
+
+interface ImplementedGroup<R> {
+  readonly group: string
+  readonly handlers: Record<string, (request: never) => Effect.Effect<unknown, unknown, R>>
+}
+
+/**
+ * The handlers of one group of `api`, checked against its endpoints' Schemas; `R` names the services
+ * the handlers may use (the runtime's and the guards'), so a handler needing anything else fails to compile.
+ */
+export const implement =
+  <R>() =>
+  <
+    Id extends string,
+    Groups extends HttpApiGroup.HttpApiGroup.Any,
+    E,
+    RApi,
+    const Name extends HttpApiGroup.HttpApiGroup.Name<Groups>,
+  >(
+    _api: HttpApi.HttpApi<Id, Groups, E, RApi>,
+    group: Name,
+    handlers: GroupHandlers<HttpApiGroup.HttpApiGroup.WithName<Groups, Name>, E, R>,
+  ): ImplementedGroup<R> => ({
+    group,
+    handlers: handlers as unknown as ImplementedGroup<R>["handlers"],
+  })
+
+/**
+ * A guard implements one HttpApiMiddleware (its security scheme is in the OpenAPI document): it reads
+ * the raw request and provides the middleware's service to the handler, or fails with the middleware's
+ * declared failure.
+ */
+/** What a guard needs of an HttpApiMiddleware tag: its key and its declared failure. */
+export interface MiddlewareTag {
+  readonly key: string
+  readonly failure: Schema.Schema.All
+}
+
+export interface Guard<R, Provides> {
+  readonly middleware: MiddlewareTag
+  readonly check: (request: Request) => Effect.Effect<Context.Context<Provides>, unknown, R>
+}
+
+export const guard = <I, S, F, R>(
+  middleware: MiddlewareTag,
+  tag: Context.Tag<I, S>,
+  check: (request: Request) => Effect.Effect<S, F, R>,
+): Guard<R, I> => ({
+  middleware,
+  check: (request) => Effect.map(check(request), (service) => Context.make(tag, service)),
+})
+
+interface ErrorCase {
+  readonly status: number
+  readonly is: (u: unknown) => boolean
+  readonly encode: (u: unknown) => Effect.Effect<unknown, ParseResult.ParseError>
+}
+
+const errorCase = (ast: AST.AST, status: number): ErrorCase => {
+  const schema = Schema.make(ast)
+  return { status, is: Schema.is(schema), encode: Schema.encodeUnknown(schema) }
+}
+
+/** One case per member of a union of errors, each with its own status. */
+const errorCases = (ast: AST.AST): ReadonlyArray<ErrorCase> =>
+  AST.isUnion(ast) ? ast.types.flatMap(errorCases) : [errorCase(ast, HttpApiSchema.getStatusErrorAST(ast))]
+
+const json = (body: string, status: number, headers?: Record<string, string>) =>
+  new Response(body, { status, headers: { "content-type": "application/json", ...headers } })
+
+const decodeErrorCase = errorCase(HttpApiError.HttpApiDecodeError.ast, 400)
+
+/** A query string as HttpApi decodes it: one value as a string, a repeated key as an array. */
+const queryOf = <Env extends HonoEnv>(c: HonoContext<Env>) => {
+  const all = c.req.queries()
+  const out: Record<string, string | ReadonlyArray<string>> = {}
+  for (const [key, values] of Object.entries(all)) out[key] = values.length === 1 ? (values[0] ?? "") : values
+  return out
+}
+
+const optionalDecoder = <A, I, R>(schema: Option.Option<Schema.Schema<A, I, R>>) =>
+  Option.map(schema, (s) => Schema.decodeUnknown(s as Schema.Schema<A, I, never>))
+
+/** The body as JSON; an empty body is `{}` so a schema with only optional fields accepts it. */
+const readJson = (request: Request) =>
+  Effect.tryPromise({
+    try: async () => {
+      const text = await request.text()
+      return text.length === 0 ? {} : (JSON.parse(text) as unknown)
+    },
+    catch: () =>
+      new ParseResult.ParseError({
+        issue: new ParseResult.Type(Schema.Unknown.ast, "<body>", "the body is not valid JSON"),
+      }),
+  })
+
+export interface MountOptions<R, Provides> {
+  readonly runtime: Runtime.Runtime<R>
+  readonly groups: ReadonlyArray<ImplementedGroup<NoInfer<R> | NoInfer<Provides>>>
+  readonly guards: ReadonlyArray<Guard<NoInfer<R>, Provides>>
+  /** Called with each answer, e.g. to record metrics per route. */
+  readonly onResponse?: (route: string, method: string, status: number, seconds: number) => void
+}
+
+/** Adds a hono route for every endpoint of `api`. Fails at start-up when an endpoint has no handler. */
+export const mount = <
+  Id extends string,
+  Groups extends HttpApiGroup.HttpApiGroup.Any,
+  E,
+  RApi,
+  R,
+  Provides,
+  Env extends HonoEnv,
+>(
+  app: Hono<Env>,
+  api: HttpApi.HttpApi<Id, Groups, E, RApi>,
+  options: MountOptions<R, Provides>,
+) => {
+  const runExit = Runtime.runPromiseExit(options.runtime)
+  const handlersByGroup = new Map(options.groups.map((g) => [g.group, g.handlers]))
+  const guards = new Map(options.guards.map((g) => [g.middleware.key, g]))
+
+  Api.reflect(api, {
+    onGroup: () => {},
+    onEndpoint: ({ group, endpoint, middleware, successes, errors }) => {
+      const handler = handlersByGroup.get(group.identifier)?.[endpoint.name]
+      if (handler === undefined) throw new Error(`no handler for ${group.identifier}.${endpoint.name}`)
+      const route = endpoint.path
+      const method = endpoint.method
+      const [successStatus, success] = [...successes.entries()][0] ?? [200, { ast: Option.none() }]
+      const encodeSuccess = Option.match(success.ast, {
+        onNone: () => () => Effect.succeed(undefined),
+        onSome: (ast) => Schema.encodeUnknown(Schema.make(ast)),
+      })
+      const endpointErrors: Array<ErrorCase> = []
+      for (const [status, { ast }] of errors) if (Option.isSome(ast)) endpointErrors.push(errorCase(ast.value, status))
+      const endpointGuards: Array<{ guard: Guard<R, Provides>; failures: ReadonlyArray<ErrorCase> }> = []
+      for (const tag of middleware) {
+        const found = guards.get(tag.key)
+        if (found === undefined) throw new Error(`no guard for middleware ${tag.key} on ${endpoint.name}`)
+        endpointGuards.push({ guard: found, failures: errorCases(tag.failure.ast) })
+      }
+      const decodePath = optionalDecoder(endpoint.pathSchema)
+      const decodeQuery = optionalDecoder(endpoint.urlParamsSchema)
+      const decodeHeaders = optionalDecoder(endpoint.headersSchema)
+      const decodePayload = optionalDecoder(endpoint.payloadSchema)
+      const payloadFromQuery = method === "GET" || method === "HEAD" || method === "DELETE"
+
+      const failWith = (cases: ReadonlyArray<ErrorCase>, error: unknown) =>
+        Effect.gen(function* () {
+          const match = cases.find((c) => c.is(error))
+          if (match === undefined) return yield* Effect.die(error)
+          const body = yield* match.encode(error).pipe(Effect.orDie)
+          return json(JSON.stringify(body), match.status)
+        })
+
+      const answer = (c: HonoContext<Env>) =>
+        Effect.gen(function* () {
+          const raw = c.req.raw
+          const request: Record<string, unknown> = { raw }
+          const decoded = Effect.gen(function* () {
+            if (Option.isSome(decodePath)) request.path = yield* decodePath.value(c.req.param())
+            if (Option.isSome(decodeQuery)) request.urlParams = yield* decodeQuery.value(queryOf(c))
+            if (Option.isSome(decodeHeaders)) request.headers = yield* decodeHeaders.value(c.req.header())
+            if (Option.isSome(decodePayload)) {
+              const input = payloadFromQuery ? queryOf(c) : yield* readJson(raw)
+              request.payload = yield* decodePayload.value(input)
+            }
+          })
+          const decodeFailure = yield* Effect.flip(decoded).pipe(Effect.option)
+          if (Option.isSome(decodeFailure)) {
+            const error = yield* HttpApiError.HttpApiDecodeError.fromParseError(decodeFailure.value)
+            return yield* failWith([decodeErrorCase], error)
+          }
+          // An endpoint without guards gets no guard-provided services; `implement` typed its handler with them
+          // all, so the checks here are what keeps a public handler from reading CurrentUser (it would die).
+          let context = Context.empty() as Context.Context<Provides>
+          for (const { guard: g, failures } of endpointGuards) {
+            const checked = yield* Effect.either(g.check(raw))
+            if (checked._tag === "Left") return yield* failWith(failures, checked.left)
+            context = Context.merge(context, checked.right)
+          }
+          const outcome = yield* Effect.either(
+            Effect.provide(handler(request as never), context) as Effect.Effect<unknown, unknown, R>,
+          )
+          if (outcome._tag === "Left") return yield* failWith(endpointErrors, outcome.left)
+          const value = outcome.right
+          if (value instanceof PreparedJson) return json(value.body, value.status ?? successStatus, value.headers)
+          const [body, headers] = value instanceof WithHeaders ? [value.value, value.headers] : [value, {}]
+          const encoded = yield* encodeSuccess(body).pipe(Effect.orDie)
+          if (encoded === undefined) return new Response(null, { status: successStatus, headers })
+          return json(JSON.stringify(encoded), successStatus, headers)
+        }).pipe(
+          Effect.catchAllCause((cause) =>
+            Effect.logError("request failed with a defect", cause).pipe(
+              Effect.annotateLogs({ route, method }),
+              Effect.as(internalError()),
+            ),
+          ),
+        )
+
+      app.on(method, route, async (c) => {
+        const started = performance.now()
+        const exit = await runExit(answer(c))
+        const response = Exit.isSuccess(exit) ? exit.value : internalError()
+        options.onResponse?.(route, method, response.status, (performance.now() - started) / 1000)
+        return response
+      })
+    },
+  })
+}
+
+/** A defect's details stay in the log; the client learns only that it was not its fault. */
+const internalError = () => json(JSON.stringify({ _tag: "InternalError", message: "internal error" }), 500)
