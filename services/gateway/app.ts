@@ -2,7 +2,6 @@
  * The gateway's HTTP application: rate limiting in front of every API route, the REST API mounted from
  * its HttpApi contract, the OpenAPI document and its docs page, and the health routes every service has.
  */
-import type { SqlClient } from "@effect/sql"
 import { Effect, Runtime } from "effect"
 import { Hono } from "hono"
 import { makeHealthRoutes } from "../../src/http.ts"
@@ -35,10 +34,7 @@ export const makeGatewayApp = Effect.gen(function* () {
   const runtime = yield* Effect.runtime<GatewayServices>()
   const runPromise = Runtime.runPromise(runtime)
   const limiter = yield* RateLimiter
-  const health = yield* makeHealthRoutes<RedisClient | SqlClient.SqlClient>({
-    service: "gateway",
-    checks: { redis: redisReady },
-  }).pipe(Effect.provide(yield* Effect.context<RedisClient>()))
+  const health = yield* makeHealthRoutes<RedisClient>({ service: "gateway", checks: { redis: redisReady } })
   const openApiJson = JSON.stringify(openApiDocument)
   const docs = docsPage(openApiDocument.info.title)
 
