@@ -24,7 +24,7 @@ import {
   Schema,
   Scope,
 } from "effect"
-import type { ServiceName } from "./config.ts"
+import { commandQueuePrefix, type ServiceName } from "./config.ts"
 import {
   type BusConnection,
   CommandBusError,
@@ -121,6 +121,8 @@ export type CommandBusOptions = Partial<ConnectionOptions>
 const makeCommandBus = (service: ServiceName, options: CommandBusOptions) =>
   Effect.gen(function* () {
     const connectionOptions: ConnectionOptions = { ...defaultConnectionOptions, ...options }
+    const queuePrefix = yield* commandQueuePrefix
+    const queueOf = (command: { readonly queue: string }) => `${queuePrefix}${command.queue}`
     const connection: BusConnection = yield* makeConnection(service, connectionOptions)
     const layerScope = yield* Effect.scope
 
@@ -177,7 +179,7 @@ const makeCommandBus = (service: ServiceName, options: CommandBusOptions) =>
       }).pipe(Effect.withSpan("CommandBus.send", { attributes: { type: command.type, queue } }))
 
     const send: CommandBusApi["send"] = (command, payload, options = {}) =>
-      publish(command, command.queue, payload, { ...options, declare: true })
+      publish(command, queueOf(command), payload, { ...options, declare: true })
 
     const reply =
       (envelope: CommandEnvelope): Delivery["reply"] =>
@@ -193,16 +195,17 @@ const makeCommandBus = (service: ServiceName, options: CommandBusOptions) =>
 
     const consume: CommandBusApi["consume"] = (command, handler, options = {}) => {
       const retry = { ...defaultRetryPolicy, ...options.retry }
+      const queue = queueOf(command)
       return subscribe(connection, {
-        queue: command.queue,
+        queue,
         prefetch: options.prefetch ?? 10,
         drainTimeout: options.drainTimeout ?? "10 seconds",
-        declare: (live) => declareTopology(live, command.queue, retry),
+        declare: (live) => declareTopology(live, queue, retry),
         onMessage: (channel, message) =>
           settle(
             {
               service,
-              queue: command.queue,
+              queue,
               retry,
               process: (message, attempt) =>
                 Either.map(decodeCommand(command, message.content.toString("utf8")), ({ envelope, payload }) =>
@@ -278,7 +281,7 @@ const makeCommandBus = (service: ServiceName, options: CommandBusOptions) =>
         const envelope = yield* Effect.acquireUseRelease(
           Deferred.make<CommandEnvelope>().pipe(Effect.tap((waiter) => Effect.sync(() => waiters.set(id, waiter)))),
           (waiter) =>
-            publish(command, command.queue, payload, { id, replyTo: replyQueue, declare: true }).pipe(
+            publish(command, queueOf(command), payload, { id, replyTo: replyQueue, declare: true }).pipe(
               Effect.zipRight(Deferred.await(waiter)),
               Effect.timeoutFail({
                 duration: timeout,

@@ -68,6 +68,13 @@ export const kafkaBrokers = Config.string("KAFKA_BROKERS").pipe(
   ),
 )
 
+/**
+ * `COMMAND_QUEUE_PREFIX`: put before every command queue's name (`cart.reserve` …), so that processes
+ * sharing one RabbitMQ but not one set of databases (tests with their own DATABASE_NAME_SUFFIX next to
+ * a running mesh) do not take each other's commands. Default: none.
+ */
+export const commandQueuePrefix = Config.string("COMMAND_QUEUE_PREFIX").pipe(Config.withDefault(""))
+
 /** `LOG_LEVEL`: TRACE | DEBUG | INFO | WARN | ERROR | FATAL | OFF | ALL */
 export const logLevel = Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(undefined))
 
