@@ -48,6 +48,7 @@ let prometheus: Subprocess | undefined
 let prometheusUrl = ""
 let dataDir = ""
 let prometheusLog = ""
+let restRoutes: ReadonlyArray<string> = []
 
 const ensurePrometheus = async () => {
   if (Bun.which("prometheus") !== null) return
@@ -151,6 +152,18 @@ beforeAll(async () => {
     } finally {
       await runtime.dispose()
     }
+  }
+
+  // Traffic through the gateway's REST API: every GET route without path parameters in its OpenAPI document.
+  const gateway = mesh.services.get("gateway")
+  if (gateway !== undefined) {
+    const document = (await (await fetch(`${gateway.httpUrl}/openapi.json`)).json()) as {
+      paths?: Record<string, Record<string, unknown>>
+    }
+    restRoutes = Object.entries(document.paths ?? {})
+      .filter(([path, operations]) => !path.includes("{") && operations.get !== undefined)
+      .map(([path]) => path)
+    for (const path of restRoutes) await fetch(`${gateway.httpUrl}${path}`).then((response) => response.arrayBuffer())
   }
 
   const ports = mesh.ports
@@ -269,6 +282,19 @@ describe("prometheus and the grafana dashboard against the running mesh", () => 
       )
       expect(result).not.toBeInstanceOf(Error)
     }
+  })
+
+  test("the gateway's REST routes are measured per route pattern (when the gateway exists)", async () => {
+    if (!services.includes("gateway")) return
+    expect(restRoutes.length).toBeGreaterThan(0)
+    const routes = await until("gateway REST route series", 15, async () => {
+      const series = (await api(
+        `/api/v1/series?match[]=${encodeURIComponent('http_request_duration_seconds_count{service="gateway"}')}`,
+      )) as ReadonlyArray<Record<string, string>>
+      const found = new Set(series.map((labels) => labels.route))
+      return restRoutes.every((route) => found.has(route)) ? found : undefined
+    })
+    expect([...routes]).toEqual(expect.arrayContaining([...restRoutes]))
   })
 
   test("services label their own metrics: `service` on every series is the service of the process it came from", async () => {
