@@ -3,7 +3,10 @@
  * streams their logs, waits until each answers /readyz, restarts one that crashes (with backoff),
  * and stops them all with SIGTERM (then SIGKILL after the grace period) on Ctrl-C.
  *
- *   bun run scripts/mesh.ts [--source] [service ...]      # default: every services/<name>/main.ts
+ *   bun run scripts/mesh.ts [--source] [--no-seed] [service ...]   # default: every services/<name>/main.ts
+ *
+ * Once every service is ready it seeds the demo data (scripts/seed.ts; idempotent) and prints the
+ * gateway, docs and metrics URLs and the demo accounts.
  *
  * Each service runs from a minified bundle (`bun build` into dist/<service>.js, next to migrations/ as
  * the sources are): a bundle holds only the library code the service uses, which keeps an idle service
@@ -14,6 +17,10 @@ import { Duration, Effect, Schedule } from "effect"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { httpPort, serviceHost, ServiceNames, type ServiceName } from "../src/config.ts"
+import { demoAccounts, seedDemoData, seedSummary } from "./seed.ts"
+
+/** The services the demo data is written through. */
+const seedable: ReadonlyArray<ServiceName> = ["catalog", "inventory", "delivery", "user"]
 
 const root = join(import.meta.dir, "..")
 const colors = [31, 32, 33, 34, 35, 36, 91, 92, 93, 94, 95, 96]
@@ -21,7 +28,8 @@ const colors = [31, 32, 33, 34, 35, 36, 91, 92, 93, 94, 95, 96]
 const isService = (name: string): name is ServiceName => (ServiceNames as ReadonlyArray<string>).includes(name)
 
 const fromSource = process.argv.includes("--source")
-const requested = process.argv.slice(2).filter((arg) => arg !== "--source")
+const seed = !process.argv.includes("--no-seed")
+const requested = process.argv.slice(2).filter((arg) => !arg.startsWith("--"))
 const services = (requested.length > 0 ? requested : ServiceNames).filter(
   (name): name is ServiceName => isService(name) && existsSync(join(root, "services", name, "main.ts")),
 )
@@ -84,7 +92,12 @@ const supervise = (service: ServiceName, index: number) => {
         stdout: "pipe",
         stderr: "pipe",
         // kafkajs sets a negative timer once per process; Bun warns about it on stderr. Harmless.
-        env: { NODE_NO_WARNINGS: "1", ...process.env },
+        env: {
+          NODE_NO_WARNINGS: "1",
+          // The seeded admin account (scripts/seed.ts) is an admin from its registration.
+          USER_BOOTSTRAP_ADMIN_EMAILS: demoAccounts.admin.email,
+          ...process.env,
+        },
       }),
     ),
     (child) =>
@@ -137,12 +150,16 @@ const main = Effect.gen(function* () {
   )
   const metrics = yield* Effect.forEach(services, (service) => waitReady(service), { concurrency: "unbounded" })
   const seconds = ((performance.now() - started) / 1000).toFixed(2)
+  const seeded = seed && seedable.every((service) => services.includes(service))
+  if (seeded) yield* seedDemoData
+  const gateway = `http://127.0.0.1:${yield* httpPort("gateway")}`
   const lines = [
     "",
     `mesh ready in ${seconds}s: ${services.length} services`,
-    services.includes("gateway") ? `  gateway  http://127.0.0.1:${yield* httpPort("gateway")}` : "",
-    services.includes("gateway") ? `  docs     http://127.0.0.1:${yield* httpPort("gateway")}/docs` : "",
+    services.includes("gateway") ? `  gateway   ${gateway}` : "",
+    services.includes("gateway") ? `  docs      ${gateway}/docs   (OpenAPI: ${gateway}/openapi.json)` : "",
     ...services.map((service, index) => `  ${service.padEnd(10)} metrics ${metrics[index]}`),
+    ...(seeded ? ["demo data seeded:", ...seedSummary] : []),
     "Ctrl-C stops everything.",
     "",
   ]

@@ -1,0 +1,244 @@
+/**
+ * The mesh driven only through the gateway's REST API, every service a real process: a customer's whole
+ * journey, a checkout that fails without touching stock or money, isolation between customers, refused
+ * tokens, validation and the error statuses of the contract.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { Effect, Layer } from "effect"
+import { Cart } from "../../rpc/cart.ts"
+import { OrderId } from "../../rpc/common.ts"
+import { Order } from "../../rpc/order.ts"
+import { Schema } from "effect"
+import { PaymentRpcs } from "../../rpc/payment.ts"
+import { StockItem } from "../../rpc/inventory.ts"
+import { signToken } from "../../services/user/token.ts"
+import { ProductDetail } from "../../services/gateway/api/catalog.ts"
+import { RpcClientTag } from "../../src/rpc.ts"
+import { testRuntime } from "../support/run.ts"
+import {
+  bodyAs,
+  type GatewayWorld,
+  newCustomer,
+  settled,
+  startGatewayWorld,
+  stockedProduct,
+  unique,
+} from "./support.ts"
+
+const OrderList = Schema.Array(Order)
+
+class PaymentClient extends RpcClientTag<PaymentClient>()("payment", PaymentRpcs) {}
+
+const secret = "gateway-test-secret"
+let world: GatewayWorld
+
+beforeAll(async () => {
+  world = await startGatewayWorld({ AUTH_TOKEN_SECRET: secret })
+}, 120_000)
+
+afterAll(async () => {
+  await world?.mesh.stop()
+})
+
+const checkout = (token: string, key: string, body: Record<string, unknown> = {}) =>
+  world.api.call("POST", "/checkout", {
+    token,
+    headers: { "idempotency-key": key },
+    body: { paymentToken: "tok_test", deliveryZone: world.zone, ...body },
+  })
+
+const stockOf = async (sku: string) =>
+  bodyAs(StockItem, await world.api.call("GET", `/admin/inventory/${sku}`, { token: world.adminToken }))
+
+describe("a customer through REST", () => {
+  test("registers, browses, fills a cart, checks out and sees the order CONFIRMED", async () => {
+    const { sku, productId } = await stockedProduct(world, 10, 1_250)
+    const customer = await newCustomer(world.api)
+
+    const listing = await world.api.call("GET", `/products?q=${encodeURIComponent(sku)}&limit=5`)
+    expect(listing.status).toBe(200)
+    expect(JSON.stringify(listing.body)).toContain(sku)
+
+    const detail = bodyAs(ProductDetail, await world.api.call("GET", `/products/${productId}`))
+    expect(String(detail.product.sku)).toBe(sku)
+    expect(detail.stock).toEqual([expect.objectContaining({ sku, available: 10 })])
+
+    const cart = bodyAs(
+      Cart,
+      await world.api.call("POST", "/cart/items", { token: customer.token, body: { sku, quantity: 3 } }),
+    )
+    expect(cart.total?.amount).toBe(3_750)
+
+    const placed = await checkout(customer.token, unique("key"))
+    expect(placed.status).toBe(201)
+    const pending = bodyAs(Order, placed)
+    expect(placed.headers.get("location")).toBe(`/orders/${pending.id}`)
+
+    const order = await settled(world.api, customer.token, placed.headers.get("location") ?? "")
+    expect(order.status).toBe("CONFIRMED")
+    expect(order.total?.amount).toBe(3_750)
+    expect(order.items.map((item) => [String(item.sku), item.quantity])).toEqual([[sku, 3]])
+
+    const stock = await stockOf(sku)
+    expect([stock.available, stock.reserved, stock.committed]).toEqual([7, 0, 3])
+    // The cart is cleared by a command sent after the confirmation, so it empties a moment later.
+    let after = bodyAs(Cart, await world.api.call("GET", "/cart", { token: customer.token }))
+    for (let attempt = 0; attempt < 100 && after.lines.length > 0; attempt++) {
+      await Bun.sleep(50)
+      after = bodyAs(Cart, await world.api.call("GET", "/cart", { token: customer.token }))
+    }
+    expect(after.lines).toHaveLength(0)
+    expect(after.status).toBe("open")
+    const history = bodyAs(OrderList, await world.api.call("GET", "/orders", { token: customer.token }))
+    expect(history.map((o) => o.id)).toContain(order.id)
+  }, 60_000)
+
+  test("a retried checkout with the same Idempotency-Key returns the same order", async () => {
+    const { sku } = await stockedProduct(world, 5, 500)
+    const customer = await newCustomer(world.api)
+    await world.api.call("POST", "/cart/items", { token: customer.token, body: { sku, quantity: 1 } })
+    const key = unique("key")
+    const first = bodyAs(Order, await checkout(customer.token, key))
+    const again = bodyAs(Order, await checkout(customer.token, key))
+    expect(again.id).toBe(first.id)
+  }, 60_000)
+
+  test("an out-of-stock checkout ends FAILED with stock and payment untouched", async () => {
+    const { sku } = await stockedProduct(world, 1, 900)
+    const customer = await newCustomer(world.api)
+    await world.api.call("POST", "/cart/items", { token: customer.token, body: { sku, quantity: 2 } })
+    const placed = await checkout(customer.token, unique("key"))
+    expect(placed.status).toBe(201)
+    const order = await settled(world.api, customer.token, placed.headers.get("location") ?? "")
+    expect(order.status).toBe("FAILED")
+    expect(order.failure?.reason).toBe("InsufficientStock")
+
+    const stock = await stockOf(sku)
+    expect([stock.available, stock.reserved, stock.committed]).toEqual([1, 0, 0])
+    const payments = testRuntime(PaymentClient.Live.pipe(Layer.provide(world.mesh.config)))
+    try {
+      const payment = await payments.run(
+        Effect.flip(
+          Effect.flatMap(PaymentClient, (client) => client.GetPaymentByOrder({ orderId: OrderId.make(order.id) })),
+        ),
+      )
+      expect(payment._tag).toBe("PaymentNotFound")
+    } finally {
+      await payments.dispose()
+    }
+    // The cart is open again, so the customer can fix it and retry.
+    const cart = bodyAs(Cart, await world.api.call("GET", "/cart", { token: customer.token }))
+    expect(cart.status).toBe("open")
+  }, 60_000)
+})
+
+describe("isolation and tokens", () => {
+  test("one customer cannot read or cancel another's order", async () => {
+    const { sku } = await stockedProduct(world, 5, 700)
+    const owner = await newCustomer(world.api)
+    const stranger = await newCustomer(world.api)
+    await world.api.call("POST", "/cart/items", { token: owner.token, body: { sku, quantity: 1 } })
+    const order = bodyAs(Order, await checkout(owner.token, unique("key")))
+
+    const read = await world.api.call("GET", `/orders/${order.id}`, { token: stranger.token })
+    expect(read.status).toBe(404)
+    expect(read.body).toMatchObject({ _tag: "OrderNotFound" })
+    const cancel = await world.api.call("POST", `/orders/${order.id}/cancel`, { token: stranger.token })
+    expect(cancel.status).toBe(404)
+    const own = await world.api.call("GET", `/orders/${order.id}`, { token: owner.token })
+    expect(own.status).toBe(200)
+    const strangersOrders = bodyAs(OrderList, await world.api.call("GET", "/orders", { token: stranger.token }))
+    expect(strangersOrders).toHaveLength(0)
+  }, 60_000)
+
+  test("a forged, an expired and a logged-out token are refused with 401", async () => {
+    const customer = await newCustomer(world.api)
+    const forged = signToken("not-the-secret", {
+      userId: customer.userId as never,
+      sessionId: "s" as never,
+      roles: ["admin"],
+      expiresAt: Math.floor(Date.now() / 1000) + 3_600,
+    })
+    const [, realSignature] = customer.token.split(".")
+    const tampered = `${Buffer.from(JSON.stringify({ uid: customer.userId, sid: "x", roles: ["admin"], exp: 9e9 })).toString("base64url")}.${realSignature}`
+    const expired = signToken(secret, {
+      userId: customer.userId as never,
+      sessionId: "s" as never,
+      roles: ["customer"],
+      expiresAt: Math.floor(Date.now() / 1000) - 60,
+    })
+    for (const token of [forged, tampered]) {
+      const answer = await world.api.call("GET", "/cart", { token })
+      expect(answer.status).toBe(401)
+      expect(answer.body).toMatchObject({ _tag: "Unauthorized", reason: "invalid_token" })
+    }
+    const late = await world.api.call("GET", "/cart", { token: expired })
+    expect(late.status).toBe(401)
+    expect(late.body).toMatchObject({ _tag: "Unauthorized", reason: "session_expired" })
+
+    expect((await world.api.call("GET", "/me", { token: customer.token })).status).toBe(200)
+    expect((await world.api.call("POST", "/auth/logout", { token: customer.token })).status).toBe(204)
+    const after = await world.api.call("GET", "/me", { token: customer.token })
+    expect(after.status).toBe(401)
+    expect(after.body).toMatchObject({ reason: "session_expired" })
+    expect((await world.api.call("GET", "/cart")).body).toMatchObject({ reason: "missing_token" })
+  }, 60_000)
+
+  test("admin routes need the admin role", async () => {
+    const customer = await newCustomer(world.api)
+    const answer = await world.api.call("POST", "/admin/products", {
+      token: customer.token,
+      body: { sku: unique("sku"), name: "x", price: { amount: 1, currency: "USD" } },
+    })
+    expect(answer.status).toBe(403)
+    expect(answer.body).toMatchObject({ _tag: "AdminRequired" })
+  }, 30_000)
+})
+
+describe("bad input gets a 4xx that says what was wrong", () => {
+  test("malformed bodies, parameters and headers", async () => {
+    const customer = await newCustomer(world.api)
+    const notJson = await world.api.call("POST", "/cart/items", { token: customer.token, body: "{nope" })
+    expect(notJson.status).toBe(400)
+    expect(notJson.body).toMatchObject({ _tag: "HttpApiDecodeError" })
+
+    const badQuantity = await world.api.call("POST", "/cart/items", {
+      token: customer.token,
+      body: { sku: "x", quantity: 0 },
+    })
+    expect(badQuantity.status).toBe(400)
+    expect(JSON.stringify(badQuantity.body)).toContain("quantity")
+
+    const badLimit = await world.api.call("GET", "/products?limit=1000")
+    expect(badLimit.status).toBe(400)
+    expect(JSON.stringify(badLimit.body)).toContain("limit")
+
+    const noKey = await world.api.call("POST", "/checkout", { token: customer.token, body: { paymentToken: "t" } })
+    expect(noKey.status).toBe(400)
+    expect(JSON.stringify(noKey.body)).toContain("idempotency-key")
+
+    const unknownProduct = await world.api.call("GET", "/products/no-such-product")
+    expect(unknownProduct.status).toBe(404)
+    expect(unknownProduct.body).toMatchObject({ _tag: "ProductNotFound" })
+
+    const unknownSku = await world.api.call("POST", "/cart/items", {
+      token: customer.token,
+      body: { sku: unique("ghost"), quantity: 1 },
+    })
+    expect(unknownSku.status).toBe(404)
+
+    const noRoute = await world.api.call("GET", "/no/such/route")
+    expect(noRoute.status).toBe(404)
+  }, 30_000)
+
+  test("the OpenAPI document and the docs page are served", async () => {
+    const spec = await world.api.call("GET", "/openapi.json")
+    expect(spec.status).toBe(200)
+    expect(spec.body).toMatchObject({ openapi: expect.stringMatching(/^3\./) })
+    const paths = Object.keys((spec.body as { paths: Record<string, unknown> }).paths)
+    expect(paths).toEqual(expect.arrayContaining(["/products", "/checkout", "/orders/{id}", "/admin/products"]))
+    const docs = await fetch(`${world.gatewayUrl}/docs`)
+    expect(docs.headers.get("content-type")).toContain("text/html")
+    expect(await docs.text()).toContain("/openapi.json")
+  })
+})
