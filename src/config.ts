@@ -96,5 +96,11 @@ export const httpPort = (service: ServiceName) =>
     Config.withDefault(service === "gateway" ? 8080 : 9100 + portIndex[service]),
   )
 
+/** `MONOLITH_HTTP_PORT`: the monolith's one side port (scripts/monolith.ts), for every service in it. */
+export const monolithHttpPort = Config.port("MONOLITH_HTTP_PORT").pipe(Config.withDefault(9100))
+
+/** `MONOLITH_BIND`: the interface the monolith's side port listens on. */
+export const monolithBind = Config.string("MONOLITH_BIND").pipe(Config.withDefault("127.0.0.1"))
+
 /** `SHUTDOWN_GRACE_MS`: how long in-flight work may drain after SIGTERM before the process exits. */
 export const shutdownGraceMillis = Config.integer("SHUTDOWN_GRACE_MS").pipe(Config.withDefault(10_000))

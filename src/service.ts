@@ -32,8 +32,11 @@ const ShutdownDeadline = Layer.scopedDiscard(
   }),
 )
 
-/** Builds `layer`, keeps it running until a signal arrives, then tears it down. Never returns. */
-export const runService = <E>(service: ServiceName, layer: Layer.Layer<never, E, never>) =>
+/**
+ * Builds `layer`, keeps it running until a signal arrives, then tears it down. Never returns.
+ * `service` names the process in its logs ("monolith" for all services in one process).
+ */
+export const runService = <E>(service: ServiceName | "monolith", layer: Layer.Layer<never, E, never>) =>
   Effect.gen(function* () {
     yield* Layer.build(Layer.merge(ShutdownDeadline, layer))
     yield* Effect.logInfo("service ready").pipe(Effect.annotateLogs({ startupMillis: Math.round(performance.now()) }))
