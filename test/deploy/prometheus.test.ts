@@ -155,10 +155,14 @@ const someCheckouts = async () => {
 
 beforeAll(async () => {
   await ensurePrometheus()
-  mesh = await startMesh(services, { DATABASE_NAME_SUFFIX: "_deploy_test", PAYMENT_PROVIDER_LATENCY_MS: "5" })
+  // Databases and command queues of its own, so a mesh running beside it on the same servers is not disturbed.
+  mesh = await startMesh(services, {
+    DATABASE_NAME_SUFFIX: "_deploy_test",
+    COMMAND_QUEUE_PREFIX: "deploy-test.",
+    PAYMENT_PROVIDER_LATENCY_MS: "5",
+  })
 
-  // Traffic: a few checkouts make the RPC, saga, inventory, bus and outbox metrics appear. Cart commands
-  // travel on shared RabbitMQ queues, so a concurrent mesh may take one; the outcome does not matter here.
+  // Traffic: a few checkouts make the RPC, saga, inventory, bus and outbox metrics appear.
   checkouts = testRuntime(clientsOf(mesh))
   await someCheckouts()
 
