@@ -10,10 +10,12 @@ export const registry = new Registry()
 collectDefaultMetrics({ register: registry })
 
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
+/** A saga step may wait on a slow provider or a retry schedule for tens of seconds. */
+const stepBuckets = [...latencyBuckets, 10, 30, 60]
 
 export const httpRequests = new Counter({
   name: "http_requests_total",
-  help: "HTTP requests answered, by route and status class",
+  help: "HTTP requests answered, by route pattern and status code",
   labelNames: ["service", "method", "route", "status"] as const,
   registers: [registry],
 })
@@ -23,6 +25,13 @@ export const httpRequestDuration = new Histogram({
   help: "HTTP request latency",
   labelNames: ["service", "method", "route"] as const,
   buckets: latencyBuckets,
+  registers: [registry],
+})
+
+export const rateLimited = new Counter({
+  name: "gateway_rate_limited_total",
+  help: "Requests the gateway refused with 429 before routing them",
+  labelNames: ["service", "method"] as const,
   registers: [registry],
 })
 
@@ -101,7 +110,7 @@ export const sagaStepDuration = new Histogram({
   name: "saga_step_duration_seconds",
   help: "Duration of saga steps and compensations, by outcome",
   labelNames: ["service", "saga", "step", "outcome"] as const,
-  buckets: latencyBuckets,
+  buckets: stepBuckets,
   registers: [registry],
 })
 

@@ -6,7 +6,7 @@ import { Effect, Runtime } from "effect"
 import { Hono } from "hono"
 import { makeHealthRoutes } from "../../src/http.ts"
 import { mount } from "../../src/http-api-hono.ts"
-import { httpRequestDuration, httpRequests } from "../../src/metrics.ts"
+import { httpRequestDuration, httpRequests, rateLimited } from "../../src/metrics.ts"
 import { type RedisClient, redisReady } from "../../src/redis.ts"
 import { GatewayApi, openApiDocument } from "./api/index.ts"
 import { guards } from "./auth.ts"
@@ -51,7 +51,7 @@ export const makeGatewayApp = Effect.gen(function* () {
       429,
       { "retry-after": retryAfter },
     )
-    httpRequests.inc({ service: "gateway", method: c.req.method, route: "rate-limited", status: "429" })
+    rateLimited.inc({ service: "gateway", method: c.req.method })
   })
 
   app.get("/healthz", async (c) => (await health(c.req.path)) ?? c.notFound())
