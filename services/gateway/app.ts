@@ -13,6 +13,7 @@ import { guards } from "./auth.ts"
 import { docsPage } from "./docs-page.ts"
 import { AccountHandlers, AuthHandlers } from "./handlers/account.ts"
 import { AdminHandlers } from "./handlers/admin.ts"
+import { AnalyticsHandlers } from "./handlers/analytics.ts"
 import { CartHandlers } from "./handlers/cart.ts"
 import { CatalogHandlers } from "./handlers/catalog.ts"
 import { OrderHandlers } from "./handlers/orders.ts"
@@ -62,7 +63,15 @@ export const makeGatewayApp = Effect.gen(function* () {
 
   mount(app, GatewayApi, {
     runtime,
-    groups: [CatalogHandlers, AuthHandlers, AccountHandlers, CartHandlers, OrderHandlers, AdminHandlers],
+    groups: [
+      CatalogHandlers,
+      AuthHandlers,
+      AccountHandlers,
+      CartHandlers,
+      OrderHandlers,
+      AdminHandlers,
+      AnalyticsHandlers,
+    ],
     guards,
     onResponse: (route, method, status, seconds) => {
       httpRequests.inc({ service: "gateway", method, route, status: String(status) })

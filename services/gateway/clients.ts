@@ -1,4 +1,5 @@
 /** The services behind the gateway, each an RPC client whose address comes from Config. */
+import { AnalyticsRpcs } from "../../rpc/analytics.ts"
 import { CartRpcs } from "../../rpc/cart.ts"
 import { CatalogRpcs } from "../../rpc/catalog.ts"
 import { DeliveryRpcs } from "../../rpc/delivery.ts"
@@ -15,3 +16,4 @@ export class CartClient extends RpcClientTag<CartClient>()("cart", CartRpcs, opt
 export class UserClient extends RpcClientTag<UserClient>()("user", UserRpcs, options) {}
 export class OrderClient extends RpcClientTag<OrderClient>()("order", OrderRpcs, options) {}
 export class DeliveryClient extends RpcClientTag<DeliveryClient>()("delivery", DeliveryRpcs, options) {}
+export class AnalyticsClient extends RpcClientTag<AnalyticsClient>()("analytics", AnalyticsRpcs, options) {}

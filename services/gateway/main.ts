@@ -6,7 +6,15 @@
 import { Layer } from "effect"
 import { RedisLive } from "../../src/redis.ts"
 import { runService } from "../../src/service.ts"
-import { CartClient, CatalogClient, DeliveryClient, InventoryClient, OrderClient, UserClient } from "./clients.ts"
+import {
+  AnalyticsClient,
+  CartClient,
+  CatalogClient,
+  DeliveryClient,
+  InventoryClient,
+  OrderClient,
+  UserClient,
+} from "./clients.ts"
 import { RateLimiter } from "./rate-limit.ts"
 import { ResponseCache } from "./response-cache.ts"
 import { GatewayServerLive } from "./server.ts"
@@ -18,6 +26,7 @@ const Clients = Layer.mergeAll(
   UserClient.Live,
   OrderClient.Live,
   DeliveryClient.Live,
+  AnalyticsClient.Live,
 )
 
 const Main = GatewayServerLive.pipe(

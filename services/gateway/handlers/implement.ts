@@ -1,10 +1,25 @@
 /** What a gateway handler may use: the RPC clients, the response cache and the caller's verified session. */
 import { implement } from "../../../src/http-api-hono.ts"
 import type { CurrentUser } from "../api/security.ts"
-import type { CartClient, CatalogClient, DeliveryClient, InventoryClient, OrderClient, UserClient } from "../clients.ts"
+import type {
+  AnalyticsClient,
+  CartClient,
+  CatalogClient,
+  DeliveryClient,
+  InventoryClient,
+  OrderClient,
+  UserClient,
+} from "../clients.ts"
 import type { ResponseCache } from "../response-cache.ts"
 
-export type GatewayClients = CatalogClient | InventoryClient | CartClient | UserClient | OrderClient | DeliveryClient
+export type GatewayClients =
+  | CatalogClient
+  | InventoryClient
+  | CartClient
+  | UserClient
+  | OrderClient
+  | DeliveryClient
+  | AnalyticsClient
 
 export type GatewayServices = GatewayClients | ResponseCache
 

@@ -17,7 +17,8 @@ import { orUnavailable } from "../unavailable.ts"
 
 const toDeliveryAddress = (address: PostalAddress) =>
   new DeliveryAddress({
-    line1: address.line2 === undefined ? address.line1 : `${address.line1}, ${address.line2}`,
+    line1: address.line1,
+    ...(address.line2 === undefined ? {} : { line2: address.line2 }),
     city: address.city,
     postalCode: address.postalCode,
     country: address.country,
