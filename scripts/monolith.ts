@@ -20,7 +20,9 @@
  * - SIGTERM/SIGINT stop it as runService stops a service: the side port and the RPC servers first
  *   (calls in flight drain), then order and cart, then the services they call.
  *
- * Not in it yet: the gateway and analytics (issue 5), marked below where they plug in.
+ * - The gateway serves the REST API on GATEWAY_HTTP_PORT (8080) with in-process clients of every service.
+ *
+ * Not in it yet: analytics, marked below where it plugs in.
  */
 import { Context, Effect, Layer } from "effect"
 import { CartRpcs } from "../rpc/cart.ts"
@@ -33,6 +35,8 @@ import { UserRpcs } from "../rpc/user.ts"
 import { CatalogClient } from "../services/cart/catalog-client.ts"
 import { CartService, cartReadiness } from "../services/cart/service.ts"
 import { CatalogService, catalogReadiness } from "../services/catalog/service.ts"
+import * as Gateway from "../services/gateway/clients.ts"
+import { GatewayService } from "../services/gateway/service.ts"
 import { DeliveryService, deliveryReadiness } from "../services/delivery/service.ts"
 import { InventoryService, inventoryReadiness } from "../services/inventory/service.ts"
 import { DeliveryClient, InventoryClient, PaymentClient } from "../services/order/clients.ts"
@@ -90,8 +94,22 @@ const Monolith = Layer.scopedDiscard(
       ],
       { concurrency: "unbounded" },
     )
-    // gateway: its REST Layer here, given in-process clients of every service (as above, one
-    // `within(<service>, <context>, <Client>.InProcess)` per service), on GATEWAY_HTTP_PORT.
+    // The gateway on GATEWAY_HTTP_PORT, with in-process clients of every service it calls.
+    const gatewayClients = Context.mergeAll(
+      yield* within("catalog", catalog, Gateway.CatalogClient.InProcess),
+      yield* within("inventory", inventory, Gateway.InventoryClient.InProcess),
+      yield* within("cart", cart, Gateway.CartClient.InProcess),
+      yield* within("user", user, Gateway.UserClient.InProcess),
+      yield* within("order", order, Gateway.OrderClient.InProcess),
+      yield* within("delivery", delivery, Gateway.DeliveryClient.InProcess),
+    )
+    yield* Layer.build(
+      GatewayService.pipe(
+        Layer.provide(Layer.succeedContext(gatewayClients)),
+        // Analytics is not in the monolith yet: the gateway reaches it over the network when it runs.
+        Layer.provide(Gateway.AnalyticsClient.Live),
+      ),
+    ).pipe(Effect.annotateLogs({ service: "gateway" }))
 
     // Every RpcGroup on its usual port, for clients in other processes.
     yield* Effect.all(

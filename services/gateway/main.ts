@@ -1,10 +1,9 @@
 /**
  * The gateway process: `bun run services/gateway/main.ts`.
  * Only wiring: the REST API (hono) on GATEWAY_HTTP_PORT with /healthz, /readyz, /metrics, /openapi.json
- * and /docs beside it, RPC clients of the services behind it, and Redis for the rate limit and the cache.
+ * and /docs beside it (services/gateway/service.ts), and RPC clients of the services behind it.
  */
 import { Layer } from "effect"
-import { RedisLive } from "../../src/redis.ts"
 import { runService } from "../../src/service.ts"
 import {
   AnalyticsClient,
@@ -15,9 +14,7 @@ import {
   OrderClient,
   UserClient,
 } from "./clients.ts"
-import { RateLimiter } from "./rate-limit.ts"
-import { ResponseCache } from "./response-cache.ts"
-import { GatewayServerLive } from "./server.ts"
+import { GatewayService } from "./service.ts"
 
 const Clients = Layer.mergeAll(
   CatalogClient.Live,
@@ -29,9 +26,4 @@ const Clients = Layer.mergeAll(
   AnalyticsClient.Live,
 )
 
-const Main = GatewayServerLive.pipe(
-  Layer.provide(Layer.mergeAll(Clients, RateLimiter.Default, ResponseCache.Default)),
-  Layer.provide(RedisLive),
-)
-
-runService("gateway", Main)
+runService("gateway", GatewayService.pipe(Layer.provide(Clients)))

@@ -37,6 +37,7 @@ const httpPort = freePort()
 // Queues of its own too: a mesh running next to the test must not take this monolith's cart commands.
 const env: Record<string, string> = { MONOLITH_HTTP_PORT: String(httpPort), COMMAND_QUEUE_PREFIX: "monolith-test." }
 for (const service of services) env[`${service.toUpperCase()}_RPC_PORT`] = String(freePort())
+const gatewayUrl = `http://127.0.0.1:${(env.GATEWAY_HTTP_PORT = String(freePort()))}`
 // The monolith's own calls between services must not use the network: their addresses point nowhere.
 // (This process's clients below are told 127.0.0.1.)
 const unreachable: Record<string, string> = {}
@@ -232,6 +233,22 @@ describe("the monolith: every service in one process", () => {
     // Only the order service calls Charge and Reserve, and only in-process (their hosts point nowhere).
     expect(metrics).toMatch(/rpc_requests_total\{[^}]*service="payment"[^}]*method="Charge"[^}]*\} [1-9]/)
     expect(metrics).toMatch(/rpc_requests_total\{[^}]*service="inventory"[^}]*method="Reserve"[^}]*\} [1-9]/)
+  })
+
+  test("its gateway answers REST through in-process clients", async () => {
+    // Every service's host points nowhere here, so these answers can only come from in-process calls.
+    const listing = await fetch(`${gatewayUrl}/products?limit=1`)
+    expect(listing.status).toBe(200)
+    expect(await listing.json()).toMatchObject({ items: expect.any(Array) })
+    const email = `monolith-${crypto.randomUUID().slice(0, 8)}@example.com`
+    const register = await fetch(`${gatewayUrl}/auth/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email, password: "monolith password", name: "Mo" }),
+    })
+    expect(register.status).toBe(201)
+    const cart = await fetch(`${gatewayUrl}/cart`, { headers: { authorization: "Bearer forged.token" } })
+    expect(cart.status).toBe(401)
   })
 
   test("SIGTERM stops it cleanly", async () => {

@@ -76,6 +76,9 @@ export const startService = async (
       LOG_LEVEL: "WARN",
       NODE_NO_WARNINGS: "1",
       DATABASE_NAME_SUFFIX: testDatabaseSuffix,
+      // Command queues of the test's own (unless it names some): a mesh running beside the tests on the
+      // same RabbitMQ must not take their cart commands, nor they its.
+      COMMAND_QUEUE_PREFIX: `test${env.DATABASE_NAME_SUFFIX ?? testDatabaseSuffix}.`,
       ...env,
       ...portEnv({ [service]: ports }),
     },

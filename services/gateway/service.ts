@@ -1,0 +1,15 @@
+/**
+ * The gateway's Layers apart from how it reaches the services: the REST server with its rate limiter,
+ * response cache and Redis. The process (main.ts) gives it network RPC clients; the monolith gives it
+ * in-process ones.
+ */
+import { Layer } from "effect"
+import { RedisLive } from "../../src/redis.ts"
+import { RateLimiter } from "./rate-limit.ts"
+import { ResponseCache } from "./response-cache.ts"
+import { GatewayServerLive } from "./server.ts"
+
+export const GatewayService = GatewayServerLive.pipe(
+  Layer.provide(Layer.mergeAll(RateLimiter.Default, ResponseCache.Default)),
+  Layer.provide(RedisLive),
+)
