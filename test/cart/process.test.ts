@@ -4,7 +4,7 @@ import { CartReservedReply, Money, type OrderId, ReserveCart } from "../../rpc/c
 import type { Currency } from "../../rpc/common.ts"
 import { CommandBus, CommandBusLive } from "../../src/command-bus.ts"
 import { CatalogClient } from "../../services/cart/catalog-client.ts"
-import { type ServiceProcess, startService } from "../support/service-process.ts"
+import { type ServiceProcess, startService, testQueuePrefix } from "../support/service-process.ts"
 import { testRuntime } from "../support/run.ts"
 import { CartClient, newSku, newUser, testDatabaseSuffix } from "./support.ts"
 
@@ -25,6 +25,7 @@ const clientsOf = (ports: { readonly cart: number; readonly catalog: number }) =
             new Map([
               ["CART_RPC_PORT", String(ports.cart)],
               ["CATALOG_RPC_PORT", String(ports.catalog)],
+              ["COMMAND_QUEUE_PREFIX", testQueuePrefix(testDatabaseSuffix)],
             ]),
           ).pipe(ConfigProvider.orElse(() => ConfigProvider.fromEnv())),
         ),

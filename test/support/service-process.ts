@@ -14,6 +14,9 @@ const root = join(import.meta.dir, "..", "..")
 /** Services started by tests work in databases of their own (`cm_<service>_test`) unless told otherwise. */
 export const testDatabaseSuffix = "_test"
 
+/** The command queue prefix of processes started with `suffix` (an in-test bus talking to them needs it too). */
+export const testQueuePrefix = (suffix: string) => `test${suffix}.`
+
 export const freePort = (): number => {
   const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() })
   const port = server.port
@@ -78,7 +81,7 @@ export const startService = async (
       DATABASE_NAME_SUFFIX: testDatabaseSuffix,
       // Command queues of the test's own (unless it names some): a mesh running beside the tests on the
       // same RabbitMQ must not take their cart commands, nor they its.
-      COMMAND_QUEUE_PREFIX: `test${env.DATABASE_NAME_SUFFIX ?? testDatabaseSuffix}.`,
+      COMMAND_QUEUE_PREFIX: testQueuePrefix(env.DATABASE_NAME_SUFFIX ?? testDatabaseSuffix),
       ...env,
       ...portEnv({ [service]: ports }),
     },
