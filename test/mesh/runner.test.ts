@@ -18,6 +18,16 @@ const waitFor = async (read: () => string, pattern: RegExp, millis: number) => {
   throw new Error(`no ${pattern} within ${millis} ms:\n${read().slice(-3_000)}`)
 }
 
+const childrenOf = (parent: number, pattern: string) =>
+  Bun.spawnSync(["pgrep", "-P", String(parent), "-f", pattern])
+    .stdout.toString()
+    .trim()
+    .split("\n")
+    .filter((line) => line !== "")
+    .map(Number)
+
+let children: Array<number> = []
+
 test("the runner brings bundled services up, restarts a killed one and stops all on SIGINT", async () => {
   const ports = {
     PAYMENT_RPC_PORT: freePort(),
@@ -49,9 +59,10 @@ test("the runner brings bundled services up, restarts a killed one and stops all
       expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200)
     }
     // A crashed service comes back on its own.
-    const pids = Bun.spawnSync(["pgrep", "-f", "dist/payment.js"]).stdout.toString().trim().split("\n")
-    expect(pids.length).toBeGreaterThan(0)
-    for (const pid of pids) process.kill(Number(pid), "SIGKILL")
+    // Only this runner's children: other meshes on the machine run the same bundles.
+    const pids = childrenOf(runner.pid, "dist/payment.js")
+    expect(pids.length).toBe(1)
+    for (const pid of pids) process.kill(pid, "SIGKILL")
     await waitFor(() => output, /payment.*exited with .*restarting/, 10_000)
     const back = Date.now() + 30_000
     let ready = false
@@ -64,9 +75,11 @@ test("the runner brings bundled services up, restarts a killed one and stops all
     }
     expect(ready).toBe(true)
   } finally {
+    children = childrenOf(runner.pid, "dist/(payment|delivery).js")
     runner.kill("SIGINT")
     await runner.exited
   }
-  const left = Bun.spawnSync(["pgrep", "-f", "dist/(payment|delivery).js"]).stdout.toString().trim()
-  expect(left).toBe("")
+  expect(children).toHaveLength(2)
+  const alive = children.filter((pid) => Bun.spawnSync(["kill", "-0", String(pid)]).exitCode === 0)
+  expect(alive).toEqual([])
 }, 120_000)
