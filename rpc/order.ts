@@ -43,6 +43,7 @@ export class Order extends Schema.Class<Order>("Order")({
 
 export class DeliveryAddress extends Schema.Class<DeliveryAddress>("DeliveryAddress")({
   line1: Schema.String.pipe(Schema.nonEmptyString(), Schema.maxLength(200)),
+  line2: Schema.optionalWith(Schema.String.pipe(Schema.nonEmptyString(), Schema.maxLength(200)), { exact: true }),
   city: Schema.String.pipe(Schema.nonEmptyString(), Schema.maxLength(100)),
   postalCode: Schema.String.pipe(Schema.nonEmptyString(), Schema.maxLength(20)),
   country: Schema.String.pipe(Schema.pattern(/^[A-Z]{2}$/)),

@@ -242,3 +242,34 @@ describe("bad input gets a 4xx that says what was wrong", () => {
     expect(await docs.text()).toContain("/openapi.json")
   })
 })
+
+describe("found by fuzzing the OpenAPI document (bench/fuzz)", () => {
+  const longAddress = {
+    line1: `1 ${"Long Road ".repeat(14)}`.trim(),
+    line2: `Building ${"Wing ".repeat(25)}`.trim(),
+    city: "Springfield",
+    postalCode: "12345",
+    country: "US",
+  }
+
+  test("an address whose two lines pass 200 characters together is shipped to, given or saved (was a 500)", async () => {
+    expect(longAddress.line1.length + longAddress.line2.length).toBeGreaterThan(200)
+    const { sku } = await stockedProduct(world, 5, 300)
+    const given = await newCustomer(world.api)
+    await world.api.call("POST", "/cart/items", { token: given.token, body: { sku, quantity: 1 } })
+    const placed = await checkout(given.token, unique("key"), { address: longAddress })
+    expect(placed.status).toBe(201)
+    expect((await settled(world.api, given.token, placed.headers.get("location") ?? "")).status).toBe("CONFIRMED")
+
+    const saved = await newCustomer(world.api)
+    const added = await world.api.call("POST", "/me/addresses", {
+      token: saved.token,
+      body: { address: longAddress, makeDefault: true },
+    })
+    expect(added.status).toBe(201)
+    await world.api.call("POST", "/cart/items", { token: saved.token, body: { sku, quantity: 1 } })
+    const fromBook = await checkout(saved.token, unique("key"))
+    expect(fromBook.status).toBe(201)
+    expect((await settled(world.api, saved.token, fromBook.headers.get("location") ?? "")).status).toBe("CONFIRMED")
+  }, 60_000)
+})
