@@ -8,7 +8,8 @@
  *
  * Per endpoint, at start-up: decoders of path, query, body and headers; the success encoder and status;
  * the error statuses from the errors' `status` annotations. Per request: decode (a failure answers 400
- * with `HttpApiDecodeError`, the shape the OpenAPI document gives), run the guards of the endpoint's
+ * with `HttpApiDecodeError`, the shape the OpenAPI document gives; so does a string with U+0000, which
+ * no PostgreSQL-backed service can store), run the guards of the endpoint's
  * middleware (auth), run the handler, encode. A failure that no schema of the endpoint knows is a defect:
  * logged, and answered 500 without its details.
  */
@@ -149,7 +150,7 @@ const queryOf = <Env extends HonoEnv>(c: HonoContext<Env>) => {
 }
 
 const optionalDecoder = <A, I, R>(schema: Option.Option<Schema.Schema<A, I, R>>) =>
-  Option.map(schema, (s) => Schema.decodeUnknown(s as Schema.Schema<A, I, never>))
+  Option.map(schema, (s) => withoutNul(Schema.decodeUnknown(s as Schema.Schema<A, I, never>)))
 
 /** The body as JSON; an empty body is `{}` so a schema with only optional fields accepts it. */
 const readJson = (request: Request) =>
@@ -163,6 +164,40 @@ const readJson = (request: Request) =>
         issue: new ParseResult.Type(Schema.Unknown.ast, "<body>", "the body is not valid JSON"),
       }),
   })
+
+/**
+ * Where `input` holds a string (a value or a key) with U+0000. PostgreSQL's text cannot store that
+ * character, so a service handed one fails on its INSERT: such input is refused here as a bad request.
+ */
+const nulAt = (input: unknown, path: ReadonlyArray<PropertyKey> = []): ReadonlyArray<PropertyKey> | undefined => {
+  if (typeof input === "string") return input.includes("\u0000") ? path : undefined
+  if (Array.isArray(input)) {
+    for (let i = 0; i < input.length; i++) {
+      const found = nulAt(input[i], [...path, i])
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+  if (typeof input === "object" && input !== null) {
+    for (const [key, value] of Object.entries(input)) {
+      const found = key.includes("\u0000") ? [...path, key] : nulAt(value, [...path, key])
+      if (found !== undefined) return found
+    }
+  }
+  return undefined
+}
+
+/** `decode` after refusing input with U+0000 (see `nulAt`) with the decode failure's own shape. */
+const withoutNul =
+  <A>(decode: (input: unknown) => Effect.Effect<A, ParseResult.ParseError>) =>
+  (input: unknown): Effect.Effect<A, ParseResult.ParseError> => {
+    const path = nulAt(input)
+    if (path === undefined) return decode(input)
+    const issue = new ParseResult.Type(Schema.String.ast, input, "U+0000 (NUL) is not allowed in text")
+    const [head, ...tail] = path
+    const at = head === undefined ? issue : new ParseResult.Pointer([head, ...tail], input, issue)
+    return Effect.fail(new ParseResult.ParseError({ issue: at }))
+  }
 
 export interface MountOptions<R, Provides> {
   readonly runtime: Runtime.Runtime<R>

@@ -272,4 +272,33 @@ describe("found by fuzzing the OpenAPI document (bench/fuzz)", () => {
     expect(fromBook.status).toBe(201)
     expect((await settled(world.api, saved.token, fromBook.headers.get("location") ?? "")).status).toBe("CONFIRMED")
   }, 60_000)
+
+  test("text with U+0000, which PostgreSQL cannot store, is a 400 in a body, a query or a path (was a 500)", async () => {
+    const customer = await newCustomer(world.api)
+    const inBody = await world.api.call("POST", "/me/addresses", {
+      token: customer.token,
+      body: { address: { line1: "1 Main St", city: "Springfield", postalCode: "12\u000045", country: "US" } },
+    })
+    expect(inBody.status).toBe(400)
+    expect(inBody.body).toMatchObject({ _tag: "HttpApiDecodeError", issues: [{ path: ["address", "postalCode"] }] })
+
+    const inKey = await world.api.call("POST", "/admin/products", {
+      token: world.adminToken,
+      body: {
+        sku: unique("sku"),
+        name: "Nul",
+        price: { amount: 100, currency: "USD" },
+        variants: [{ sku: unique("sku"), attributes: { "co\u0000lor": "red" } }],
+      },
+    })
+    expect(inKey.status).toBe(400)
+
+    const inQuery = await world.api.call("GET", "/products?q=lamp%00")
+    expect(inQuery.status).toBe(400)
+    expect(inQuery.body).toMatchObject({ _tag: "HttpApiDecodeError", issues: [{ path: ["q"] }] })
+
+    const inPath = await world.api.call("GET", "/admin/inventory/sku%00x", { token: world.adminToken })
+    expect(inPath.status).toBe(400)
+    expect(inPath.body).toMatchObject({ _tag: "HttpApiDecodeError", issues: [{ path: ["sku"] }] })
+  }, 30_000)
 })
