@@ -14,8 +14,7 @@ import {
   ProductPage,
 } from "../../../rpc/catalog.ts"
 import { Currency, Sku } from "../../../rpc/common.ts"
-
-const IntFromQuery = (min: number, max: number) => Schema.NumberFromString.pipe(Schema.int(), Schema.between(min, max))
+import { IntFromQuery } from "./query.ts"
 
 export const ProductListQuery = Schema.Struct({
   q: Schema.optionalWith(Schema.Trimmed.pipe(Schema.nonEmptyString(), Schema.maxLength(200)), {

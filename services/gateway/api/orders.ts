@@ -15,6 +15,7 @@ import {
   OrderNotFound,
 } from "../../../rpc/order.ts"
 import { AddressId, AddressNotFound } from "../../../rpc/user.ts"
+import { InstantFromQuery, IntFromQuery } from "./query.ts"
 import { Authenticated } from "./security.ts"
 
 export const CheckoutBody = Schema.Struct({
@@ -46,9 +47,9 @@ export class AddressRequired extends Schema.TaggedError<AddressRequired>()(
 export const OrderPath = Schema.Struct({ id: OrderId })
 
 export const OrderListQuery = Schema.Struct({
-  limit: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 100)), { exact: true }),
+  limit: Schema.optionalWith(IntFromQuery(1, 100), { exact: true }),
   /** Orders created before this instant (the `createdAt` of the last order of the previous page). */
-  before: Schema.optionalWith(Schema.Date, { exact: true }),
+  before: Schema.optionalWith(InstantFromQuery, { exact: true }),
 })
 
 export class OrdersApi extends HttpApiGroup.make("orders")
