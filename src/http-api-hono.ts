@@ -15,8 +15,8 @@
  */
 import type { HttpApi, HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { HttpApi as Api, HttpApiError, HttpApiSchema } from "@effect/platform"
-import type { Env as HonoEnv, Context as HonoContext, Hono } from "hono"
-import { Context, Effect, Exit, Option, ParseResult, Runtime, Schema } from "effect"
+import type { Handler as HonoHandler, Env as HonoEnv, Context as HonoContext, Hono } from "hono"
+import { Cause, Context, Fiber, Effect, Exit, Option, ParseResult, Runtime, Schema } from "effect"
 import * as AST from "effect/SchemaAST"
 import type { Simplify } from "effect/Types"
 
@@ -221,7 +221,7 @@ export const mount = <
   api: HttpApi.HttpApi<Id, Groups, E, RApi>,
   options: MountOptions<R, Provides>,
 ) => {
-  const runExit = Runtime.runPromiseExit(options.runtime)
+  const respond = responder(options.runtime)
   const handlersByGroup = new Map(options.groups.map((g) => [g.group, g.handlers]))
   const guards = new Map(options.guards.map((g) => [g.middleware.key, g]))
 
@@ -304,15 +304,38 @@ export const mount = <
           ),
         )
 
-      app.on(method, route, async (c) => {
-        const started = performance.now()
-        const exit = await runExit(answer(c))
-        const response = Exit.isSuccess(exit) ? exit.value : internalError()
+      const observe = (started: number) => (response: Response) => {
         options.onResponse?.(route, method, response.status, (performance.now() - started) / 1000)
         return response
-      })
+      }
+      const handle: HonoHandler<Env> = (c) => {
+        const done = observe(performance.now())
+        const response = respond(answer(c))
+        return response instanceof Response ? done(response) : response.then(done)
+      }
+      app.on(method, route, handle)
     },
   })
+}
+
+/**
+ * Runs an answer synchronously as far as it goes: a request that needs no I/O (a cache hit) is answered
+ * without a trip through the scheduler and a Promise, which is most of the cost of a cached read. One
+ * that waits on I/O goes on in its fiber and is answered when the fiber ends.
+ */
+const responder = <R>(runtime: Runtime.Runtime<R>) => {
+  const runSync = Runtime.runSyncExit(runtime)
+  const runPromise = Runtime.runPromiseExit(runtime)
+  return (answer: Effect.Effect<Response, never, R>): Response | Promise<Response> => {
+    const exit = runSync(answer)
+    if (Exit.isSuccess(exit)) return exit.value
+    const defect = Cause.dieOption(exit.cause)
+    if (Option.isSome(defect) && Runtime.isAsyncFiberException(defect.value)) {
+      const fiber = defect.value.fiber as Fiber.RuntimeFiber<Response>
+      return runPromise(Fiber.join(fiber)).then((joined) => (Exit.isSuccess(joined) ? joined.value : internalError()))
+    }
+    return internalError()
+  }
 }
 
 /** A defect's details stay in the log; the client learns only that it was not its fault. */

@@ -44,7 +44,8 @@ export const makeGatewayApp = Effect.gen(function* () {
   app.use(async (c, next) => {
     const path = c.req.path
     if (unlimited.has(path)) return next()
-    const decision = await runPromise(limiter.take(c.req.raw, c.env.ip))
+    const key = limiter.keyOf(c.req.raw, c.env.ip)
+    const decision = limiter.fromLease(key) ?? (await runPromise(limiter.fromRedis(key)))
     if (decision.allowed) return next()
     const retryAfter = String(decision.retryAfterSeconds)
     c.res = json(

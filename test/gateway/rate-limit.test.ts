@@ -40,3 +40,28 @@ test("past its burst a caller gets 429 with Retry-After, others do not, and the 
   await Bun.sleep(retryAfter * 1000 + 100)
   expect((await callAs(caller)).status).toBe(200)
 }, 30_000)
+
+test("a busy caller is served from leased tokens, and still gets exactly its burst, not more", async () => {
+  // A burst of 100 is leased to the gateway ten tokens at a time; with no refill to speak of, 150 calls
+  // must see exactly 100 answers and 50 refusals however the leases fall.
+  const leasing = await startService("gateway", {
+    GATEWAY_RATE_LIMIT_BURST: "100",
+    GATEWAY_RATE_LIMIT_PER_SECOND: "0.01",
+  })
+  try {
+    const caller = `busy-${crypto.randomUUID()}`
+    const statuses: Array<number> = []
+    for (let batch = 0; batch < 15; batch++) {
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          fetch(`${leasing.httpUrl}/openapi.json`, { headers: { authorization: `Bearer ${caller}` } }),
+        ),
+      )
+      statuses.push(...answers.map((answer) => answer.status))
+    }
+    expect(statuses.filter((status) => status === 200)).toHaveLength(100)
+    expect(statuses.filter((status) => status === 429)).toHaveLength(50)
+  } finally {
+    await leasing.stop()
+  }
+}, 30_000)
