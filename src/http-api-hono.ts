@@ -70,9 +70,25 @@ export type GroupHandlers<G extends HttpApiGroup.HttpApiGroup.Any, ApiError, R> 
   >
 }
 
+/**
+ * An optional synchronous answer for a public GET endpoint, tried before its handler with the same
+ * decoded request: a cache hit answered with no Effect run at all. Given the runtime's services once.
+ */
+export type Shortcut<E extends HttpApiEndpoint.HttpApiEndpoint.Any, R> = (
+  services: Context.Context<R>,
+) => (request: EndpointRequest<E>) => PreparedJson | undefined
+
+export type GroupShortcuts<G extends HttpApiGroup.HttpApiGroup.Any, R> = {
+  readonly [Name in HttpApiEndpoint.HttpApiEndpoint.Name<HttpApiGroup.HttpApiGroup.Endpoints<G>>]?: Shortcut<
+    HttpApiEndpoint.HttpApiEndpoint.WithName<HttpApiGroup.HttpApiGroup.Endpoints<G>, Name>,
+    R
+  >
+}
+
 interface ImplementedGroup<R> {
   readonly group: string
   readonly handlers: Record<string, (request: never) => Effect.Effect<unknown, unknown, R>>
+  readonly shortcuts: Record<string, (services: Context.Context<never>) => (request: never) => PreparedJson | undefined>
 }
 
 /**
@@ -91,9 +107,11 @@ export const implement =
     _api: HttpApi.HttpApi<Id, Groups, E, RApi>,
     group: Name,
     handlers: GroupHandlers<HttpApiGroup.HttpApiGroup.WithName<Groups, Name>, E, R>,
+    shortcuts: GroupShortcuts<HttpApiGroup.HttpApiGroup.WithName<Groups, Name>, R> = {},
   ): ImplementedGroup<R> => ({
     group,
     handlers: handlers as unknown as ImplementedGroup<R>["handlers"],
+    shortcuts: shortcuts as unknown as ImplementedGroup<R>["shortcuts"],
   })
 
 /**
@@ -148,6 +166,10 @@ const queryOf = <Env extends HonoEnv>(c: HonoContext<Env>) => {
   for (const [key, values] of Object.entries(all)) out[key] = values.length === 1 ? (values[0] ?? "") : values
   return out
 }
+
+/** A decoder without Effect, for the shortcut path; a failure just means "take the full path". */
+const syncDecoder = <A, I, R>(schema: Schema.Schema<A, I, R>) =>
+  Schema.decodeUnknownOption(schema as Schema.Schema<A, I, never>)
 
 const optionalDecoder = <A, I, R>(schema: Option.Option<Schema.Schema<A, I, R>>) =>
   Option.map(schema, (s) => withoutNul(Schema.decodeUnknown(s as Schema.Schema<A, I, never>)))
@@ -222,13 +244,14 @@ export const mount = <
   options: MountOptions<R, Provides>,
 ) => {
   const respond = responder(options.runtime)
-  const handlersByGroup = new Map(options.groups.map((g) => [g.group, g.handlers]))
+  const groupsByName = new Map(options.groups.map((g) => [g.group, g]))
   const guards = new Map(options.guards.map((g) => [g.middleware.key, g]))
 
   Api.reflect(api, {
     onGroup: () => {},
     onEndpoint: ({ group, endpoint, middleware, successes, errors }) => {
-      const handler = handlersByGroup.get(group.identifier)?.[endpoint.name]
+      const implemented = groupsByName.get(group.identifier)
+      const handler = implemented?.handlers[endpoint.name]
       if (handler === undefined) throw new Error(`no handler for ${group.identifier}.${endpoint.name}`)
       const route = endpoint.path
       const method = endpoint.method
@@ -250,6 +273,29 @@ export const mount = <
       const decodeHeaders = optionalDecoder(endpoint.headersSchema)
       const decodePayload = optionalDecoder(endpoint.payloadSchema)
       const payloadFromQuery = method === "GET" || method === "HEAD" || method === "DELETE"
+      const shortcut =
+        method === "GET" && endpointGuards.length === 0 && Option.isNone(endpoint.payloadSchema)
+          ? implemented?.shortcuts[endpoint.name]?.(options.runtime.context as Context.Context<never>)
+          : undefined
+      const syncPath = Option.map(endpoint.pathSchema, syncDecoder)
+      const syncQuery = Option.map(endpoint.urlParamsSchema, syncDecoder)
+      /** The shortcut's answer, when the request decodes and the shortcut has one; else the full path. */
+      const tryShortcut = (c: HonoContext<Env>): PreparedJson | undefined => {
+        if (shortcut === undefined || Option.isSome(endpoint.headersSchema)) return undefined
+        const request: Record<string, unknown> = { raw: c.req.raw }
+        if (Option.isSome(syncPath)) {
+          const path = syncPath.value(c.req.param())
+          if (Option.isNone(path) || nulAt(c.req.param()) !== undefined) return undefined
+          request.path = path.value
+        }
+        if (Option.isSome(syncQuery)) {
+          const input = queryOf(c)
+          const query = syncQuery.value(input)
+          if (Option.isNone(query) || nulAt(input) !== undefined) return undefined
+          request.urlParams = query.value
+        }
+        return shortcut(request as never)
+      }
 
       const failWith = (cases: ReadonlyArray<ErrorCase>, error: unknown) =>
         Effect.gen(function* () {
@@ -310,6 +356,8 @@ export const mount = <
       }
       const handle: HonoHandler<Env> = (c) => {
         const done = observe(performance.now())
+        const quick = tryShortcut(c)
+        if (quick !== undefined) return done(json(quick.body, quick.status ?? successStatus, quick.headers))
         const response = respond(answer(c))
         return response instanceof Response ? done(response) : response.then(done)
       }

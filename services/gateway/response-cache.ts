@@ -12,6 +12,7 @@ import { cacheTtlSeconds, localCacheMillis } from "./config.ts"
 
 const generationKey = "gateway:cache:generation"
 const maxLocalEntries = 5_000
+const localHitHeaders = { "x-cache": "hit-local" }
 
 interface LocalEntry {
   readonly body: string
@@ -50,6 +51,12 @@ export class ResponseCache extends Effect.Service<ResponseCache>()("gateway/Resp
       local.set(key, { body, expires: Date.now() + localMillis })
     }
 
+    /** This process's copy of the answer for `key`, if it is fresh: the hot path, no I/O and no Effect. */
+    const peek = (key: string): PreparedJson | undefined => {
+      const hit = local.get(key)
+      return hit !== undefined && hit.expires > Date.now() ? new PreparedJson(hit.body, localHitHeaders) : undefined
+    }
+
     /**
      * The answer for `key`: from this process, from Redis, or computed, encoded with `schema` and stored.
      * `ttlSeconds` bounds how stale the shared copy may be (short for stock, longer for listings).
@@ -61,10 +68,8 @@ export class ResponseCache extends Effect.Service<ResponseCache>()("gateway/Resp
       ttlSeconds = sharedTtl,
     ): Effect.Effect<PreparedJson, E, R> =>
       Effect.suspend(() => {
-        const hit = local.get(key)
-        if (hit !== undefined && hit.expires > Date.now()) {
-          return Effect.succeed(new PreparedJson(hit.body, { "x-cache": "hit-local" }))
-        }
+        const hit = peek(key)
+        if (hit !== undefined) return Effect.succeed(hit)
         return Effect.gen(function* () {
           const shared = `gateway:cache:${yield* currentGeneration}:${key}`
           const stored = Option.flatMap(yield* redisCall(() => redis.get(shared)), Option.fromNullable)
@@ -87,6 +92,6 @@ export class ResponseCache extends Effect.Service<ResponseCache>()("gateway/Resp
       return redisCall(() => redis.incr(generationKey)).pipe(Effect.asVoid)
     })
 
-    return { json, invalidate } as const
+    return { json, peek, invalidate } as const
   }),
 }) {}

@@ -1,5 +1,5 @@
 /** Public catalog reads, answered from the response cache when they can be. */
-import { Effect, Schema } from "effect"
+import { Context, Effect, Schema } from "effect"
 import { Category, ProductPage } from "../../../rpc/catalog.ts"
 import { implementGateway } from "./implement.ts"
 import { ProductDetail, type ProductListQuery, SkuStock } from "../api/catalog.ts"
@@ -29,35 +29,56 @@ const productDetail = (id: ProductDetail["product"]["id"]) =>
     })
   })
 
-export const CatalogHandlers = implementGateway(GatewayApi, "catalog", {
-  listProducts: ({ urlParams }) =>
-    Effect.flatMap(ResponseCache, (cache) =>
-      cache.json(
-        listingKey(urlParams),
-        ProductPage,
-        Effect.flatMap(CatalogClient, (catalog) =>
-          catalog.ListProducts({
-            ...(urlParams.q === undefined ? {} : { query: urlParams.q }),
-            ...(urlParams.categoryId === undefined ? {} : { categoryId: urlParams.categoryId }),
-            ...(urlParams.minPrice === undefined ? {} : { minPrice: urlParams.minPrice }),
-            ...(urlParams.maxPrice === undefined ? {} : { maxPrice: urlParams.maxPrice }),
-            ...(urlParams.currency === undefined ? {} : { currency: urlParams.currency }),
-            ...(urlParams.limit === undefined ? {} : { limit: urlParams.limit }),
-            ...(urlParams.cursor === undefined ? {} : { cursor: urlParams.cursor }),
-          }),
-        ).pipe(orUnavailable("catalog")),
+const productKey = (id: string) => `product:${id}`
+
+export const CatalogHandlers = implementGateway(
+  GatewayApi,
+  "catalog",
+  {
+    listProducts: ({ urlParams }) =>
+      Effect.flatMap(ResponseCache, (cache) =>
+        cache.json(
+          listingKey(urlParams),
+          ProductPage,
+          Effect.flatMap(CatalogClient, (catalog) =>
+            catalog.ListProducts({
+              ...(urlParams.q === undefined ? {} : { query: urlParams.q }),
+              ...(urlParams.categoryId === undefined ? {} : { categoryId: urlParams.categoryId }),
+              ...(urlParams.minPrice === undefined ? {} : { minPrice: urlParams.minPrice }),
+              ...(urlParams.maxPrice === undefined ? {} : { maxPrice: urlParams.maxPrice }),
+              ...(urlParams.currency === undefined ? {} : { currency: urlParams.currency }),
+              ...(urlParams.limit === undefined ? {} : { limit: urlParams.limit }),
+              ...(urlParams.cursor === undefined ? {} : { cursor: urlParams.cursor }),
+            }),
+          ).pipe(orUnavailable("catalog")),
+        ),
       ),
-    ),
-  getProduct: ({ path }) =>
-    Effect.flatMap(ResponseCache, (cache) =>
-      cache.json(`product:${path.id}`, ProductDetail, productDetail(path.id), productTtlSeconds),
-    ),
-  listCategories: () =>
-    Effect.flatMap(ResponseCache, (cache) =>
-      cache.json(
-        "categories",
-        Schema.Array(Category),
-        Effect.flatMap(CatalogClient, (catalog) => catalog.ListCategories({})).pipe(orUnavailable("catalog")),
+    getProduct: ({ path }) =>
+      Effect.flatMap(ResponseCache, (cache) =>
+        cache.json(productKey(path.id), ProductDetail, productDetail(path.id), productTtlSeconds),
       ),
-    ),
-})
+    listCategories: () =>
+      Effect.flatMap(ResponseCache, (cache) =>
+        cache.json(
+          "categories",
+          Schema.Array(Category),
+          Effect.flatMap(CatalogClient, (catalog) => catalog.ListCategories({})).pipe(orUnavailable("catalog")),
+        ),
+      ),
+  },
+  // Fresh copies in this process answer without running an Effect: the hot path of a shop front.
+  {
+    listProducts: (services) => {
+      const cache = Context.get(services, ResponseCache)
+      return ({ urlParams }) => cache.peek(listingKey(urlParams))
+    },
+    getProduct: (services) => {
+      const cache = Context.get(services, ResponseCache)
+      return ({ path }) => cache.peek(productKey(path.id))
+    },
+    listCategories: (services) => {
+      const cache = Context.get(services, ResponseCache)
+      return () => cache.peek("categories")
+    },
+  },
+)
