@@ -167,6 +167,8 @@ const queryOf = <Env extends HonoEnv>(c: HonoContext<Env>) => {
   return out
 }
 
+const maxRememberedUrls = 10_000
+
 /** A decoder without Effect, for the shortcut path; a failure just means "take the full path". */
 const syncDecoder = <A, I, R>(schema: Schema.Schema<A, I, R>) =>
   Schema.decodeUnknownOption(schema as Schema.Schema<A, I, never>)
@@ -280,21 +282,35 @@ export const mount = <
       const syncPath = Option.map(endpoint.pathSchema, syncDecoder)
       const syncQuery = Option.map(endpoint.urlParamsSchema, syncDecoder)
       /** The shortcut's answer, when the request decodes and the shortcut has one; else the full path. */
-      const tryShortcut = (c: HonoContext<Env>): PreparedJson | undefined => {
-        if (shortcut === undefined || Option.isSome(endpoint.headersSchema)) return undefined
-        const request: Record<string, unknown> = { raw: c.req.raw }
+      /** The decoded path and query of a URL, or undefined when it does not decode. */
+      const decodeForShortcut = (c: HonoContext<Env>): Record<string, unknown> | undefined => {
+        const decoded: Record<string, unknown> = {}
         if (Option.isSome(syncPath)) {
           const path = syncPath.value(c.req.param())
           if (Option.isNone(path) || nulAt(c.req.param()) !== undefined) return undefined
-          request.path = path.value
+          decoded.path = path.value
         }
         if (Option.isSome(syncQuery)) {
           const input = queryOf(c)
           const query = syncQuery.value(input)
           if (Option.isNone(query) || nulAt(input) !== undefined) return undefined
-          request.urlParams = query.value
+          decoded.urlParams = query.value
         }
-        return shortcut(request as never)
+        return decoded
+      }
+      // Decoding is a pure function of the URL, and a shop front asks the same few URLs again and again.
+      const decodedUrls = new Map<string, Record<string, unknown>>()
+      const tryShortcut = (c: HonoContext<Env>): PreparedJson | undefined => {
+        if (shortcut === undefined || Option.isSome(endpoint.headersSchema)) return undefined
+        const url = c.req.url
+        let decoded = decodedUrls.get(url)
+        if (decoded === undefined) {
+          decoded = decodeForShortcut(c)
+          if (decoded === undefined) return undefined
+          if (decodedUrls.size >= maxRememberedUrls) decodedUrls.clear()
+          decodedUrls.set(url, decoded)
+        }
+        return shortcut({ ...decoded, raw: c.req.raw } as never)
       }
 
       const failWith = (cases: ReadonlyArray<ErrorCase>, error: unknown) =>

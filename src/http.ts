@@ -4,7 +4,7 @@
  */
 import { type Config, type Context, Duration, Effect, Layer, Runtime } from "effect"
 import { httpPort, serviceBind, type ServiceName } from "./config.ts"
-import { httpRequestDuration, httpRequests, metricsContentType, registry } from "./metrics.ts"
+import { httpRecorder, metricsContentType, registry } from "./metrics.ts"
 
 /** A named dependency probe: succeeds when the dependency answers. */
 export type ReadinessChecks<R> = Record<string, Effect.Effect<unknown, unknown, R>>
@@ -62,10 +62,9 @@ export const makeHealthRoutes = <R>({ service, checks }: HealthServerOptions<R>)
   Effect.gen(function* () {
     const runtime = yield* Effect.runtime<R>()
     const runPromise = Runtime.runPromise(runtime)
-    const observe = (route: string, started: number, status: number) => {
-      httpRequests.inc({ service, method: "GET", route, status: String(status) })
-      httpRequestDuration.observe({ service, method: "GET", route }, (performance.now() - started) / 1000)
-    }
+    const record = httpRecorder(service)
+    const observe = (route: string, started: number, status: number) =>
+      record("GET", route, status, (performance.now() - started) / 1000)
     return async (path: string): Promise<Response | undefined> => {
       const started = performance.now()
       if (path === "/healthz") {

@@ -6,7 +6,7 @@ import { Effect, Runtime } from "effect"
 import { Hono } from "hono"
 import { makeHealthRoutes } from "../../src/http.ts"
 import { mount } from "../../src/http-api-hono.ts"
-import { httpRequestDuration, httpRequests, rateLimited } from "../../src/metrics.ts"
+import { httpRecorder, rateLimited } from "../../src/metrics.ts"
 import { type RedisClient, redisReady } from "../../src/redis.ts"
 import { GatewayApi, openApiDocument } from "./api/index.ts"
 import { guards } from "./auth.ts"
@@ -39,6 +39,7 @@ export const makeGatewayApp = Effect.gen(function* () {
   const openApiJson = JSON.stringify(openApiDocument)
   const docs = docsPage(openApiDocument.info.title)
 
+  const record = httpRecorder("gateway")
   const app = new Hono<GatewayEnv>()
 
   app.use(async (c, next) => {
@@ -74,10 +75,7 @@ export const makeGatewayApp = Effect.gen(function* () {
       AnalyticsHandlers,
     ],
     guards,
-    onResponse: (route, method, status, seconds) => {
-      httpRequests.inc({ service: "gateway", method, route, status: String(status) })
-      httpRequestDuration.observe({ service: "gateway", method, route }, seconds)
-    },
+    onResponse: (route, method, status, seconds) => record(method, route, status, seconds),
   })
 
   app.notFound((c) => json({ _tag: "RouteNotFound", message: `no route ${c.req.method} ${c.req.path}` }, 404))
