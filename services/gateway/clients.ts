@@ -1,4 +1,5 @@
 /** The services behind the gateway, each an RPC client whose address comes from Config. */
+import { Layer } from "effect"
 import { AnalyticsRpcs } from "../../rpc/analytics.ts"
 import { CartRpcs } from "../../rpc/cart.ts"
 import { CatalogRpcs } from "../../rpc/catalog.ts"
@@ -17,3 +18,14 @@ export class UserClient extends RpcClientTag<UserClient>()("user", UserRpcs, opt
 export class OrderClient extends RpcClientTag<OrderClient>()("order", OrderRpcs, options) {}
 export class DeliveryClient extends RpcClientTag<DeliveryClient>()("delivery", DeliveryRpcs, options) {}
 export class AnalyticsClient extends RpcClientTag<AnalyticsClient>()("analytics", AnalyticsRpcs, options) {}
+
+/** Network clients of every service the gateway calls (the monolith gives it in-process ones instead). */
+export const GatewayClientsLive = Layer.mergeAll(
+  CatalogClient.Live,
+  InventoryClient.Live,
+  CartClient.Live,
+  UserClient.Live,
+  OrderClient.Live,
+  DeliveryClient.Live,
+  AnalyticsClient.Live,
+)

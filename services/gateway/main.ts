@@ -5,25 +5,7 @@
  */
 import { Layer } from "effect"
 import { runService } from "../../src/service.ts"
-import {
-  AnalyticsClient,
-  CartClient,
-  CatalogClient,
-  DeliveryClient,
-  InventoryClient,
-  OrderClient,
-  UserClient,
-} from "./clients.ts"
+import { GatewayClientsLive } from "./clients.ts"
 import { GatewayService } from "./service.ts"
 
-const Clients = Layer.mergeAll(
-  CatalogClient.Live,
-  InventoryClient.Live,
-  CartClient.Live,
-  UserClient.Live,
-  OrderClient.Live,
-  DeliveryClient.Live,
-  AnalyticsClient.Live,
-)
-
-runService("gateway", GatewayService.pipe(Layer.provide(Clients)))
+runService("gateway", GatewayService.pipe(Layer.provide(GatewayClientsLive)))

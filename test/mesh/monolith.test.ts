@@ -10,17 +10,12 @@ import { join } from "node:path"
 import type { OrderId } from "../../rpc/common.ts"
 import { ServiceNames } from "../../src/config.ts"
 import {
-  CartClient,
-  CatalogClient,
   checkout,
+  checkoutClients,
   type Clients,
-  DeliveryClient,
   deliveryZone,
   failureReason,
-  InventoryClient,
   newCustomer,
-  OrderClient,
-  PaymentClient,
   settled,
   stockedProduct,
 } from "../order/support.ts"
@@ -96,16 +91,7 @@ beforeAll(async () => {
       ConfigProvider.orElse(() => ConfigProvider.fromEnv()),
     ),
   )
-  const runtime = testRuntime(
-    Layer.mergeAll(
-      CatalogClient.Live,
-      CartClient.Live,
-      InventoryClient.Live,
-      PaymentClient.Live,
-      DeliveryClient.Live,
-      OrderClient.Live,
-    ).pipe(Layer.provide(config)),
-  )
+  const runtime = testRuntime(checkoutClients.pipe(Layer.provide(config)))
   run = runtime.run
   dispose = runtime.dispose
 }, 120_000)

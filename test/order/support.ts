@@ -23,15 +23,17 @@ export class OrderClient extends RpcClientTag<OrderClient>()("order", OrderRpcs)
 
 export const checkoutServices = ["catalog", "inventory", "payment", "delivery", "cart", "order"] as const
 
-export const clientsOf = (mesh: Mesh) =>
-  Layer.mergeAll(
-    CatalogClient.Live,
-    CartClient.Live,
-    InventoryClient.Live,
-    PaymentClient.Live,
-    DeliveryClient.Live,
-    OrderClient.Live,
-  ).pipe(Layer.provide(mesh.config))
+/** Clients of every checkout service, at the addresses the Config they are given names. */
+export const checkoutClients = Layer.mergeAll(
+  CatalogClient.Live,
+  CartClient.Live,
+  InventoryClient.Live,
+  PaymentClient.Live,
+  DeliveryClient.Live,
+  OrderClient.Live,
+)
+
+export const clientsOf = (mesh: Mesh) => checkoutClients.pipe(Layer.provide(mesh.config))
 
 export type Clients = CatalogClient | CartClient | InventoryClient | PaymentClient | DeliveryClient | OrderClient
 
