@@ -13,7 +13,8 @@
  * - customer: every operation but logout (admin routes answer 403 and are checked for that),
  * - admin: the /admin routes with an admin's token, so they are exercised beyond 401/403,
  * - logout: POST /auth/logout alone, with a throwaway session (204 once, then 401).
- * The gateway's rate limit is raised far past what a run sends, so no answer is a 429 that hides the route.
+ * The gateway's rate limit is raised far past what a run sends, and its buckets are in a Redis database of
+ * the world's own, so no answer is a 429 that hides the route (429 is documented on every route anyway).
  * Reports (JUnit, NDJSON events, gateway log) go to bench/out/fuzz/. Exit code 1 when any pass failed.
  */
 import { mkdirSync, writeFileSync } from "node:fs"
@@ -45,6 +46,19 @@ export interface FuzzOptions {
   readonly reportDir?: string
   /** The world's databases (`cm_<service><suffix>`, default `_fuzz`) and, named after them, its command queues. */
   readonly databaseSuffix?: string
+  /**
+   * The Redis database (index) the world uses (default 11): rate-limit buckets, sessions and cached answers
+   * of its own, so another gateway on the same Redis (a benchmark, a test) neither empties the
+   * fuzzer's bucket for 127.0.0.1 nor serves it answers from other databases.
+   */
+  readonly redisDatabase?: number
+}
+
+/** REDIS_URL (or the local default) pointed at database `index`, unless it already names one. */
+const redisUrlWithDatabase = (index: number) => {
+  const url = new URL(process.env.REDIS_URL ?? "redis://127.0.0.1:6379")
+  if (url.pathname.length <= 1) url.pathname = `/${index}`
+  return url.toString()
 }
 
 export const fullRun: FuzzOptions = {
@@ -158,7 +172,7 @@ const runPass = async (
     ...(options.extra ?? []),
   ]
   const child = Bun.spawn(args, {
-    cwd: join(import.meta.dir),
+    cwd: reportDir, // schemathesis keeps a .schemathesis cache where it runs
     stdout: "pipe",
     stderr: "pipe",
   })
@@ -190,6 +204,7 @@ export const fuzzGateway = async (options: FuzzOptions): Promise<ReadonlyArray<P
     startGatewayWorld({
       DATABASE_NAME_SUFFIX: suffix,
       COMMAND_QUEUE_PREFIX: `${suffix.replace(/^_/, "").replaceAll("_", "-")}.`,
+      REDIS_URL: redisUrlWithDatabase(options.redisDatabase ?? 11),
       GATEWAY_RATE_LIMIT_BURST: "1000000",
       GATEWAY_RATE_LIMIT_PER_SECOND: "1000000",
     })

@@ -13,7 +13,7 @@ import { fuzzGateway, quickRun } from "../../bench/fuzz/run.ts"
 
 test("schemathesis finds no failing check in the gateway's OpenAPI document", async () => {
   const reportDir = mkdtempSync(join(tmpdir(), "gateway-fuzz-"))
-  const results = await fuzzGateway({ ...quickRun, reportDir, databaseSuffix: "_fuzz_test" })
+  const results = await fuzzGateway({ ...quickRun, reportDir, databaseSuffix: "_fuzz_test", redisDatabase: 12 })
   const outcome = results.map(({ pass, exitCode, failures, operations }) => ({ pass, exitCode, failures, operations }))
   const clean = results.map(({ pass, operations }) => ({ pass, exitCode: 0, failures: [], operations }))
   if (JSON.stringify(outcome) !== JSON.stringify(clean)) console.error(`schemathesis reports in ${reportDir}`)
