@@ -13,6 +13,12 @@ version="4.32.5"
 venv="${SCHEMATHESIS_VENV:-$HOME/.cache/commerce-mesh/schemathesis}"
 st="$venv/bin/st"
 
+# Debian ships python3 without venv/ensurepip (package python3-venv): add it on a fresh machine.
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "installing python3-venv (Debian)" >&2
+  (apt-get install -y -qq python3-venv >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq python3-venv; }) >&2
+fi
+
 python="${PYTHON:-}"
 if [ -z "$python" ]; then
   pyenv_root="${PYENV_ROOT:-$HOME/.pyenv}"
