@@ -1,12 +1,14 @@
 /**
- * The analytics consumer group over the orders, payments, inventory and users topics. Each event is
- * turned into its Fact and recorded by the AggregateStore in one transaction; runConsumer resolves the
- * event's offset only after that returned, so an offset is committed only for events whose aggregates
- * committed. What it re-delivers after a crash or a rebalance is recognised by its id and skipped.
+ * The analytics consumer group over the orders, payments, inventory and users topics. A run of events
+ * of one partition is turned into Facts and recorded by the AggregateStore in one transaction; the
+ * consumer resolves their offsets only after that committed, so an offset is committed only for
+ * events whose aggregates are. What it re-delivers after a crash or a rebalance is recognised by its
+ * id and skipped.
  */
-import { DateTime, Duration, Effect } from "effect"
-import { type ConsumedEvent, ensureTopics, KafkaClient, runConsumer } from "../../src/event-bus.ts"
-import { AggregateStore } from "./aggregate-store.ts"
+import { DateTime, Duration, Effect, Either } from "effect"
+import { type ConsumedEvent, ensureTopics, KafkaClient } from "../../src/event-bus.ts"
+import { AggregateStore, type FactOfEvent } from "./aggregate-store.ts"
+import { runBatchConsumer } from "./batch-consumer.ts"
 import { consumerGroup, sessionTimeoutMillis } from "./config.ts"
 import { analyticsTopics, factOf } from "./facts.ts"
 import { analyticsEvents } from "./metrics.ts"
@@ -18,21 +20,35 @@ export class EventIngest extends Effect.Service<EventIngest>()("analytics/EventI
     const groupId = yield* consumerGroup
     const sessionTimeout = yield* sessionTimeoutMillis
 
-    const ingest = (event: ConsumedEvent) =>
+    const count = (event: ConsumedEvent, outcome: string) =>
+      analyticsEvents.inc({ service, topic: event.topic, type: event.envelope.type, outcome })
+
+    const ingest = (events: ReadonlyArray<ConsumedEvent>) =>
       Effect.gen(function* () {
-        const { envelope, topic } = event
-        const fact = yield* factOf(envelope)
-        const outcome = yield* store.record(
-          { id: envelope.id, type: envelope.type, topic, occurredAt: DateTime.toDate(envelope.occurredAt) },
-          fact,
-        )
-        analyticsEvents.inc({ service, topic, type: envelope.type, outcome })
-        if (outcome === "duplicate") yield* Effect.logDebug("event seen before; skipped")
+        const facts: Array<FactOfEvent> = []
+        const counted: Array<ConsumedEvent> = []
+        for (const event of events) {
+          const { envelope, topic } = event
+          const fact = yield* Effect.either(factOf(envelope))
+          // Waiting on an event this version cannot read would stop its partition for good: skip it, visibly.
+          if (Either.isLeft(fact)) {
+            count(event, "undecodable")
+            yield* Effect.logWarning("skipping an event analytics cannot decode").pipe(
+              Effect.annotateLogs({ eventId: envelope.id, eventType: envelope.type, error: fact.left.message }),
+            )
+            continue
+          }
+          const occurredAt = DateTime.toDate(envelope.occurredAt)
+          facts.push({ event: { id: envelope.id, type: envelope.type, topic, occurredAt }, fact: fact.right })
+          counted.push(event)
+        }
+        const outcomes = yield* store.recordAll(facts)
+        counted.forEach((event, i) => count(event, outcomes[i] ?? "duplicate"))
       })
 
     // A fresh broker has none of the topics until a producer first writes; subscribe to all four anyway.
     yield* ensureTopics(analyticsTopics)
-    const consumer = yield* runConsumer({
+    const consumer = yield* runBatchConsumer({
       groupId,
       topics: analyticsTopics,
       handle: ingest,

@@ -141,6 +141,38 @@ describe("analytics projections", () => {
       }),
     ))
 
+  test("a run of events is one transaction: repeats inside it and events of earlier runs count once", () =>
+    run(
+      Effect.gen(function* () {
+        const store = yield* AggregateStore
+        const reports = yield* AnalyticsReports
+        const day = freshDay()
+        const sku = newSku()
+        const earlier = yield* confirmedOrder(day.at(1), [{ sku, quantity: 1, lineTotal: usd(1_000) }])
+        yield* deliver(earlier.confirmed)
+        // Two lines of one SKU in one order: the units add up, the order counts once.
+        const later = yield* confirmedOrder(day.at(2), [
+          { sku, quantity: 2, lineTotal: usd(2_000) },
+          { sku, quantity: 3, lineTotal: usd(3_000) },
+        ])
+        const facts = yield* Effect.forEach(
+          [earlier.created, later.created, later.confirmed, later.confirmed, earlier.confirmed],
+          (event) =>
+            Effect.gen(function* () {
+              const envelope = yield* decodeEnvelope(event.value)
+              const fact = yield* factOf(envelope)
+              const occurredAt = DateTime.toDate(envelope.occurredAt)
+              return { event: { id: envelope.id, type: envelope.type, topic: event.topic, occurredAt }, fact }
+            }),
+        )
+        expect(yield* store.recordAll(facts)).toEqual(["applied", "applied", "applied", "duplicate", "duplicate"])
+        const summary = yield* reports.summary({ from: day.start, to: day.end })
+        expect([summary.ordersCreated, summary.ordersConfirmed, summary.revenue]).toEqual([2, 2, [usd(6_000)]])
+        const [top] = yield* reports.topProducts({ by: "units", limit: 1, from: day.start, to: day.end })
+        expect([top?.sku, top?.units, top?.orders]).toEqual([sku, 6, 2])
+      }),
+    ))
+
   test("failure reasons are counted per step and error, most frequent first", () =>
     run(
       Effect.gen(function* () {
