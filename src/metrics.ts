@@ -204,3 +204,10 @@ export const inventoryQueueLength = new Gauge({
   labelNames: ["service"] as const,
   registers: [registry],
 })
+
+export const analyticsEvents = new Counter({
+  name: "analytics_events_total",
+  help: "Events handed to the analytics projections, by topic, type and outcome (applied, ignored, duplicate, undecodable)",
+  labelNames: ["service", "topic", "type", "outcome"] as const,
+  registers: [registry],
+})

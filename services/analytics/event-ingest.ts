@@ -11,7 +11,7 @@ import { AggregateStore, type FactOfEvent } from "./aggregate-store.ts"
 import { runBatchConsumer } from "./batch-consumer.ts"
 import { consumerGroup, sessionTimeoutMillis } from "./config.ts"
 import { analyticsTopics, factOf } from "./facts.ts"
-import { analyticsEvents } from "./metrics.ts"
+import { analyticsEvents } from "../../src/metrics.ts"
 
 export class EventIngest extends Effect.Service<EventIngest>()("analytics/EventIngest", {
   scoped: Effect.gen(function* () {
