@@ -64,7 +64,13 @@ const seedCatalog = Effect.gen(function* () {
   }
   for (const [category, sku, name, cents, description] of products) {
     yield* catalog
-      .CreateProduct({ sku: Sku.make(sku), name, description, price: eur(cents), categoryId: categoryIds.get(category) ?? null })
+      .CreateProduct({
+        sku: Sku.make(sku),
+        name,
+        description,
+        price: eur(cents),
+        categoryId: categoryIds.get(category) ?? null,
+      })
       .pipe(ignoreTag("DuplicateSku"))
     yield* inventory.Restock({ restockId: RestockId.make(`seed-${sku}`), sku: Sku.make(sku), quantity: 1_000 })
   }
