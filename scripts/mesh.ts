@@ -13,7 +13,7 @@
  * near 77 MB instead of ~105 MB (bench/RESULTS.md). `--source` runs the TypeScript files directly.
  */
 import { BunRuntime } from "@effect/platform-bun"
-import { Duration, Effect, Schedule } from "effect"
+import { Data, Duration, Effect, Schedule } from "effect"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { httpPort, serviceHost, ServiceNames, type ServiceName } from "../src/config.ts"
@@ -47,10 +47,16 @@ const pipeWithPrefix = (stream: ReadableStream<Uint8Array>, prefix: string) =>
     if (pending.length > 0) process.stdout.write(`${prefix} ${pending}\n`)
   })
 
+class NotReady extends Data.TaggedError("NotReady")<{ readonly service: ServiceName; readonly status: number }> {}
+
 const waitReady = (service: ServiceName) =>
   Effect.gen(function* () {
     const url = `http://${yield* serviceHost(service)}:${yield* httpPort(service)}/readyz`
-    yield* Effect.tryPromise(() => fetch(url).then((r) => (r.ok ? r : Promise.reject(new Error(`${r.status}`))))).pipe(
+    yield* Effect.tryPromise(() => fetch(url)).pipe(
+      Effect.filterOrFail(
+        (response) => response.ok,
+        (response) => new NotReady({ service, status: response.status }),
+      ),
       Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.upTo("60 seconds"))),
     )
     return url.replace("/readyz", "/metrics")
@@ -59,22 +65,29 @@ const waitReady = (service: ServiceName) =>
 const entry = (service: ServiceName) =>
   fromSource ? join(root, "services", service, "main.ts") : join(root, "dist", `${service}.js`)
 
+class BundleFailed extends Data.TaggedError("BundleFailed")<{
+  readonly service: ServiceName
+  readonly message: string
+}> {}
+
 /** Bundles every service once, before any starts; a failed build stops the runner with the compiler's words. */
 const bundle = Effect.forEach(
   services,
   (service) =>
-    Effect.tryPromise({
-      try: async () => {
-        const built = await Bun.build({
-          entrypoints: [join(root, "services", service, "main.ts")],
-          target: "bun",
-          minify: true,
-        })
-        const [output] = built.outputs
-        if (!built.success || output === undefined) throw new Error(built.logs.map(String).join("\n"))
-        await Bun.write(entry(service), output)
-      },
-      catch: (error) => new Error(`bundling ${service} failed: ${String(error)}`),
+    Effect.gen(function* () {
+      const built = yield* Effect.tryPromise({
+        try: () =>
+          Bun.build({ entrypoints: [join(root, "services", service, "main.ts")], target: "bun", minify: true }),
+        catch: (error) => new BundleFailed({ service, message: String(error) }),
+      })
+      const [output] = built.outputs
+      if (!built.success || output === undefined) {
+        return yield* new BundleFailed({ service, message: built.logs.map(String).join("\n") })
+      }
+      yield* Effect.tryPromise({
+        try: () => Bun.write(entry(service), output),
+        catch: (error) => new BundleFailed({ service, message: `cannot write the bundle: ${String(error)}` }),
+      })
     }),
   { concurrency: 2, discard: true },
 )
