@@ -20,11 +20,11 @@
  * - SIGTERM/SIGINT stop it as runService stops a service: the side port and the RPC servers first
  *   (calls in flight drain), then order and cart, then the services they call.
  *
- * - The gateway serves the REST API on GATEWAY_HTTP_PORT (8080) with in-process clients of every service.
- *
- * Not in it yet: analytics, marked below where it plugs in.
+ * - The gateway serves the REST API on GATEWAY_HTTP_PORT (8080) with in-process clients of every service,
+ *   analytics included (its consumer group reads Kafka as in its own process).
  */
 import { Context, Effect, Layer } from "effect"
+import { AnalyticsRpcs } from "../rpc/analytics.ts"
 import { CartRpcs } from "../rpc/cart.ts"
 import { CatalogRpcs } from "../rpc/catalog.ts"
 import { DeliveryRpcs } from "../rpc/delivery.ts"
@@ -32,6 +32,8 @@ import { InventoryRpcs } from "../rpc/inventory.ts"
 import { OrderRpcs } from "../rpc/order.ts"
 import { PaymentRpcs } from "../rpc/payment.ts"
 import { UserRpcs } from "../rpc/user.ts"
+import { InventoryClient as AnalyticsInventory } from "../services/analytics/clients.ts"
+import { AnalyticsService, analyticsReadiness } from "../services/analytics/service.ts"
 import { CatalogClient } from "../services/cart/catalog-client.ts"
 import { CartService, cartReadiness } from "../services/cart/service.ts"
 import { CatalogService, catalogReadiness } from "../services/catalog/service.ts"
@@ -74,7 +76,13 @@ const Monolith = Layer.scopedDiscard(
       ],
       { concurrency: "unbounded" },
     )
-    // analytics: start("analytics", AnalyticsService) here once services/analytics/service.ts exists.
+    // Analytics reads current stock from inventory: in-process too.
+    const analytics = yield* start(
+      "analytics",
+      AnalyticsService.pipe(
+        Layer.provide(Layer.succeedContext(yield* within("inventory", inventory, AnalyticsInventory.InProcess))),
+      ),
+    )
 
     // The in-process clients, built under the serving service's name (their calls log as that service).
     const catalogClient = yield* within("catalog", catalog, CatalogClient.InProcess)
@@ -102,14 +110,11 @@ const Monolith = Layer.scopedDiscard(
       yield* within("user", user, Gateway.UserClient.InProcess),
       yield* within("order", order, Gateway.OrderClient.InProcess),
       yield* within("delivery", delivery, Gateway.DeliveryClient.InProcess),
+      yield* within("analytics", analytics, Gateway.AnalyticsClient.InProcess),
     )
-    yield* Layer.build(
-      GatewayService.pipe(
-        Layer.provide(Layer.succeedContext(gatewayClients)),
-        // Analytics is not in the monolith yet: the gateway reaches it over the network when it runs.
-        Layer.provide(Gateway.AnalyticsClient.Live),
-      ),
-    ).pipe(Effect.annotateLogs({ service: "gateway" }))
+    yield* Layer.build(GatewayService.pipe(Layer.provide(Layer.succeedContext(gatewayClients)))).pipe(
+      Effect.annotateLogs({ service: "gateway" }),
+    )
 
     // Every RpcGroup on its usual port, for clients in other processes.
     yield* Effect.all(
@@ -121,6 +126,7 @@ const Monolith = Layer.scopedDiscard(
         within("user", user, RpcServe.layer(UserRpcs, { service: "user" })),
         within("cart", cart, RpcServe.layer(CartRpcs, { service: "cart" })),
         within("order", order, RpcServe.layer(OrderRpcs, { service: "order" })),
+        within("analytics", analytics, RpcServe.layer(AnalyticsRpcs, { service: "analytics" })),
       ],
       { concurrency: "unbounded" },
     )
@@ -138,6 +144,7 @@ const Monolith = Layer.scopedDiscard(
           ...checksOf("user", userReadiness, user),
           ...checksOf("cart", cartReadiness, cart),
           ...checksOf("order", orderReadiness, order),
+          ...checksOf("analytics", analyticsReadiness, analytics),
         },
       }),
     )

@@ -11,7 +11,7 @@
  * - gateway:   GATEWAY_RATE_LIMIT_BURST (120), GATEWAY_RATE_LIMIT_PER_SECOND (60), GATEWAY_CACHE_TTL_SECONDS (30),
  *              GATEWAY_LOCAL_CACHE_MS (1000), GATEWAY_DEFAULT_DELIVERY_ZONE (standard)
  * - analytics: ANALYTICS_CONSUMER_GROUP (analytics), ANALYTICS_SESSION_TIMEOUT_MS (30000),
- *              ANALYTICS_LAG_SAMPLE_INTERVAL_MS (5000)
+ *              ANALYTICS_LAG_SAMPLE_INTERVAL_MS (5000), ANALYTICS_NEW_GROUP_STARTS_AT (earliest | latest)
  *
  * Tests and benchmarks also set DATABASE_NAME_SUFFIX (src/postgres.ts) to work in databases of their own.
  */

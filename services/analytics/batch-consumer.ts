@@ -27,6 +27,8 @@ import { kafkaConsumerLag, messagesHandled } from "../../src/metrics.ts"
 export interface BatchConsumerOptions<E, R> {
   readonly groupId: string
   readonly topics: ReadonlyArray<string>
+  /** Where a group without committed offsets begins: the oldest event (default) or the next one. */
+  readonly fromBeginning?: boolean
   /** Handles events of one partition, in offset order; called again with the same events after a failure. */
   readonly handle: (events: ReadonlyArray<ConsumedEvent>) => Effect.Effect<void, E, R>
   /** The most events handed over at once. Default 500. */
@@ -151,7 +153,7 @@ export const runBatchConsumer = <E, R>(
       () => Effect.promise(() => consumer.disconnect().catch(() => undefined)),
     )
     yield* Effect.tryPromise({
-      try: () => consumer.subscribe({ topics: [...options.topics], fromBeginning: true }),
+      try: () => consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? true }),
       catch: kafkaError("consumer.subscribe"),
     })
     yield* Effect.tryPromise({

@@ -17,3 +17,16 @@ export const sessionTimeoutMillis = Config.integer("ANALYTICS_SESSION_TIMEOUT_MS
 export const lagSampleIntervalMillis = Config.integer("ANALYTICS_LAG_SAMPLE_INTERVAL_MS").pipe(
   Config.withDefault(5_000),
 )
+
+/**
+ * `ANALYTICS_NEW_GROUP_STARTS_AT`: where a consumer group with no committed offsets begins: `earliest`
+ * (default: the whole history, so totals match the sources) or `latest` (only what comes from now on, for
+ * a throwaway group on a broker with a long history).
+ */
+export const newGroupStartsAtEarliest = Config.literal(
+  "earliest",
+  "latest",
+)("ANALYTICS_NEW_GROUP_STARTS_AT").pipe(
+  Config.withDefault("earliest"),
+  Config.map((start) => start === "earliest"),
+)

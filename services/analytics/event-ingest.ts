@@ -9,7 +9,7 @@ import { DateTime, Duration, Effect, Either } from "effect"
 import { type ConsumedEvent, ensureTopics, KafkaClient } from "../../src/event-bus.ts"
 import { AggregateStore, type FactOfEvent } from "./aggregate-store.ts"
 import { runBatchConsumer } from "./batch-consumer.ts"
-import { consumerGroup, sessionTimeoutMillis } from "./config.ts"
+import { consumerGroup, newGroupStartsAtEarliest, sessionTimeoutMillis } from "./config.ts"
 import { analyticsTopics, factOf } from "./facts.ts"
 import { analyticsEvents } from "../../src/metrics.ts"
 
@@ -51,6 +51,7 @@ export class EventIngest extends Effect.Service<EventIngest>()("analytics/EventI
     const consumer = yield* runBatchConsumer({
       groupId,
       topics: analyticsTopics,
+      fromBeginning: yield* newGroupStartsAtEarliest,
       handle: ingest,
       sessionTimeout: Duration.millis(sessionTimeout),
       heartbeatInterval: Duration.millis(Math.max(100, Math.floor(sessionTimeout / 10))),

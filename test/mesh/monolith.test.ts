@@ -26,11 +26,19 @@ import { freePort } from "../support/service-process.ts"
 const root = join(import.meta.dir, "..", "..")
 const suffix = "_monolith_test"
 const database = (service: string) => `cm_${service}${suffix}`
-const services = ["catalog", "inventory", "cart", "user", "payment", "delivery", "order"] as const
+const services = ["catalog", "inventory", "cart", "user", "payment", "delivery", "order", "analytics"] as const
 
 const httpPort = freePort()
 // Queues of its own too: a mesh running next to the test must not take this monolith's cart commands.
-const env: Record<string, string> = { MONOLITH_HTTP_PORT: String(httpPort), COMMAND_QUEUE_PREFIX: "monolith-test." }
+const adminEmail = `monolith-admin-${crypto.randomUUID().slice(0, 8)}@example.com`
+// Analytics in a group of its own that starts at the end of the shared broker's long history.
+const env: Record<string, string> = {
+  MONOLITH_HTTP_PORT: String(httpPort),
+  COMMAND_QUEUE_PREFIX: "monolith-test.",
+  ANALYTICS_CONSUMER_GROUP: `monolith-test-${crypto.randomUUID().slice(0, 8)}`,
+  ANALYTICS_NEW_GROUP_STARTS_AT: "latest",
+  USER_BOOTSTRAP_ADMIN_EMAILS: adminEmail,
+}
 for (const service of services) env[`${service.toUpperCase()}_RPC_PORT`] = String(freePort())
 const gatewayUrl = `http://127.0.0.1:${(env.GATEWAY_HTTP_PORT = String(freePort()))}`
 // The monolith's own calls between services must not use the network: their addresses point nowhere.
@@ -236,6 +244,31 @@ describe("the monolith: every service in one process", () => {
     const cart = await fetch(`${gatewayUrl}/cart`, { headers: { authorization: "Bearer forged.token" } })
     expect(cart.status).toBe(401)
   })
+
+  test("its analytics consumes the checkouts' events and reports them through the gateway", async () => {
+    const post = (path: string, body: unknown) =>
+      fetch(`${gatewayUrl}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      })
+    await post("/auth/register", { email: adminEmail, password: "monolith admin", name: "Ad" })
+    const login = (await (await post("/auth/login", { email: adminEmail, password: "monolith admin" })).json()) as {
+      token: string
+    }
+    // The two checkouts above (one confirmed, one failed) reach the group, which started before them.
+    let summary: { ordersConfirmed: number; ordersFailed: number } = { ordersConfirmed: 0, ordersFailed: 0 }
+    for (let attempt = 0; attempt < 100 && (summary.ordersConfirmed < 1 || summary.ordersFailed < 1); attempt++) {
+      const answer = await fetch(`${gatewayUrl}/admin/analytics/summary`, {
+        headers: { authorization: `Bearer ${login.token}` },
+      })
+      expect(answer.status).toBe(200)
+      summary = (await answer.json()) as typeof summary
+      await Bun.sleep(200)
+    }
+    expect(summary.ordersConfirmed).toBeGreaterThanOrEqual(1)
+    expect(summary.ordersFailed).toBeGreaterThanOrEqual(1)
+  }, 40_000)
 
   test("SIGTERM stops it cleanly", async () => {
     await dispose()
