@@ -8,6 +8,8 @@
  * Starts its own catalog, inventory, payment, delivery, cart and order processes (databases with the
  * suffix _bench) on the local servers, like the test suite does.
  */
+import { existsSync, readdirSync, readFileSync } from "node:fs"
+import { loadavg } from "node:os"
 import { SQL } from "bun"
 import { Effect } from "effect"
 import { IdempotencyKey } from "../../rpc/order.ts"
@@ -33,6 +35,41 @@ const percentile = (sorted: ReadonlyArray<number>, p: number) =>
     ? Number.NaN
     : (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN)
 
+/**
+ * CPU seconds used so far (user + system, from /proc; Linux only) by each checkout service process and
+ * by the servers they lean on, so a run says what a checkout costs in CPU and where.
+ */
+const cpuSeconds = (servicePids: ReadonlyMap<string, number>): Map<string, number> => {
+  const ticks = 100 // USER_HZ on Linux
+  const cpuOf = (pid: string | number) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+      return (Number(fields[11]) + Number(fields[12])) / ticks
+    } catch {
+      return 0
+    }
+  }
+  const totals = new Map<string, number>()
+  const add = (name: string, seconds: number) => totals.set(name, (totals.get(name) ?? 0) + seconds)
+  for (const [name, pid] of servicePids) add(name, cpuOf(pid))
+  add("loadgen", cpuOf(process.pid))
+  if (!existsSync("/proc/self/stat")) return totals
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue
+    let command = ""
+    try {
+      command = readFileSync(`/proc/${entry}/cmdline`, "utf8")
+    } catch {
+      continue
+    }
+    if (command.startsWith("postgres")) add("postgres", cpuOf(entry))
+    else if (command.includes("beam.smp")) add("rabbitmq", cpuOf(entry))
+    else if (command.includes("kafka.Kafka")) add("kafka", cpuOf(entry))
+  }
+  return totals
+}
+
 const world = await startCheckoutWorld({ DATABASE_NAME_SUFFIX: suffix, LOG_LEVEL: "ERROR" })
 try {
   console.log(`preparing ${total} carts …`)
@@ -56,6 +93,8 @@ try {
   )
 
   console.log(`placing ${total} orders at ${rate}/s for ${seconds}s (open model) …`)
+  const servicePids = new Map([...world.mesh.services].map(([name, service]) => [name, service.child.pid]))
+  const cpuBefore = cpuSeconds(servicePids)
   const answers: Array<number> = []
   let failures = 0
   const started = performance.now()
@@ -106,6 +145,14 @@ try {
     if (pending === 0) break
     await Bun.sleep(250)
   }
+  // Postgres backends that exited meanwhile are missed; its figure is a lower bound.
+  const cpuAfter = cpuSeconds(servicePids)
+  const cpuMsPerCheckout = Object.fromEntries(
+    [...cpuAfter].map(([name, after]) => [
+      name,
+      Number((((after - (cpuBefore.get(name) ?? 0)) * 1000) / total).toFixed(1)),
+    ]),
+  )
   const rows = (await sql`
     SELECT status, extract(epoch FROM created_at) AS created, extract(epoch FROM updated_at) AS updated
     FROM orders WHERE payment_token = ${runToken}`) as Array<{
@@ -133,6 +180,8 @@ try {
     confirmedPerSecond: Number((confirmed.length / (lastConfirmed - firstCreated)).toFixed(1)),
     toConfirmedP50Ms: Number(percentile(toConfirm, 50).toFixed(1)),
     toConfirmedP99Ms: Number(percentile(toConfirm, 99).toFixed(1)),
+    cpuMsPerCheckout,
+    loadAverage: loadavg().map((n) => Number(n.toFixed(2))),
   }
   console.log(JSON.stringify(result, null, 2))
 } finally {
