@@ -108,6 +108,35 @@ export const makePostgresSagaLog = (options: PostgresSagaLogOptions = {}) =>
         }).pipe(Effect.catchTag("SqlError", (error) => Effect.fail(unavailable(id)(error)))),
       stepStarted: (id, step) => upsertStep(id, step, "started", undefined),
       stepCompleted: (id, step, result) => upsertStep(id, step, "completed", result),
+      // One statement each: the step rows (and the saga's completion) are written together or not at all,
+      // and only while this owner holds the lease.
+      stepCompletedThen: (id, step, result, next) =>
+        next === "finish"
+          ? guarded(
+              id,
+              sql`WITH completed AS (
+                    INSERT INTO saga_steps (saga_id, step, action, result)
+                    SELECT ${id}, ${step}, 'completed', ${result === undefined ? null : JSON.stringify(result)}::jsonb
+                    WHERE EXISTS (${holds(id)})
+                    ON CONFLICT (saga_id, step) DO UPDATE
+                      SET action = EXCLUDED.action, result = EXCLUDED.result, updated_at = now()
+                    RETURNING step)
+                  UPDATE saga_instances
+                  SET state = 'completed', failure = NULL, lease_owner = NULL, lease_until = NULL, updated_at = now()
+                  WHERE id = ${id} AND lease_owner = ${owner} AND EXISTS (SELECT 1 FROM completed)
+                  RETURNING id`,
+            )
+          : guarded(
+              id,
+              sql`INSERT INTO saga_steps (saga_id, step, action, result)
+                  SELECT ${id}, entry.step, entry.action, entry.result
+                  FROM (VALUES (${step}, 'completed', ${result === undefined ? null : JSON.stringify(result)}::jsonb),
+                               (${next.started}, 'started', NULL::jsonb)) AS entry (step, action, result)
+                  WHERE EXISTS (${holds(id)})
+                  ON CONFLICT (saga_id, step) DO UPDATE
+                    SET action = EXCLUDED.action, result = EXCLUDED.result, updated_at = now()
+                  RETURNING step`,
+            ),
       stepFailed: (id, step, failure) =>
         sql
           .withTransaction(

@@ -50,6 +50,17 @@ export interface SagaLogService {
   readonly load: (id: string) => Effect.Effect<SagaRecord, SagaLogError>
   readonly stepStarted: (id: string, step: string) => Effect.Effect<void, SagaLogError>
   readonly stepCompleted: (id: string, step: string, result: unknown) => Effect.Effect<void, SagaLogError>
+  /**
+   * Records `step` completed and, in the same write, what comes next: the start of step `next.started`,
+   * or (`"finish"`) the saga completed. One round trip where stepCompleted followed by stepStarted or
+   * finish takes two; the log still holds the outcome and the next start before the next step acts.
+   */
+  readonly stepCompletedThen: (
+    id: string,
+    step: string,
+    result: unknown,
+    next: { readonly started: string } | "finish",
+  ) => Effect.Effect<void, SagaLogError>
   /** Records the step's failure and turns the saga to compensating, in one write. */
   readonly stepFailed: (id: string, step: string, failure: SagaFailure) => Effect.Effect<void, SagaLogError>
   readonly stepCompensated: (id: string, step: string) => Effect.Effect<void, SagaLogError>

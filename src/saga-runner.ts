@@ -34,12 +34,18 @@ export const makeSagaRunner = <R>(sagas: ReadonlyArray<AnySaga<R>>, options: Sag
     const permits = yield* Effect.makeSemaphore(options.concurrency ?? 64)
     yield* Effect.forkScoped(log.renewAll.pipe(Effect.ignore, Effect.repeat(Schedule.spaced(renewEvery))))
 
-    const drive = (id: string, saga: AnySaga<R>, origin: "start" | "recovery") =>
+    const drive = (id: string, saga: AnySaga<R>, origin: "start" | "recovery", created?: { readonly input: unknown }) =>
       Effect.gen(function* () {
         if (running.has(id)) return
         running.add(id)
         const body = permits
-          .withPermits(1)(Saga.run(saga, id, { service: options.service }))
+          .withPermits(1)(
+            Saga.run(
+              saga,
+              id,
+              created === undefined ? { service: options.service } : { service: options.service, created },
+            ),
+          )
           .pipe(
             Effect.tap((outcome) =>
               Effect.sync(() => sagaRuns.inc({ service: options.service, saga: saga.name, outcome: outcome.state })),
@@ -84,13 +90,16 @@ export const makeSagaRunner = <R>(sagas: ReadonlyArray<AnySaga<R>>, options: Sag
     )
 
     return {
-      /** Runs a saga created in this process (its lease is already ours). */
-      start: (id: string, name: string) => {
+      /**
+       * Runs a saga created in this process (its lease is already ours). Given the `input` it was created
+       * with, the saga starts without reading its record back from the log.
+       */
+      start: (id: string, name: string, input?: unknown) => {
         const saga = byName.get(name)
         if (saga === undefined) return Effect.dieMessage(`unknown saga ${name}`)
         return Effect.zipRight(
           Effect.sync(() => sagaStarts.inc({ service: options.service, saga: name })),
-          drive(id, saga, "start"),
+          drive(id, saga, "start", input === undefined ? undefined : { input }),
         )
       },
       /** One recovery pass now (tests, and start-up). */

@@ -8,7 +8,7 @@
  */
 import { Data, Duration, Effect, Option, type ParseResult, Schedule, Schema } from "effect"
 import { sagaStepDuration, sagaStepRetries } from "./metrics.ts"
-import { SagaFailure, SagaLog, type SagaLogError, type SagaState } from "./saga-log.ts"
+import { SagaFailure, SagaLog, type SagaLogError, type SagaRecord, type SagaState } from "./saga-log.ts"
 
 export interface StepContext<Input, Results> {
   readonly sagaId: string
@@ -139,7 +139,14 @@ export class CompensationIncomplete extends Data.TaggedError("CompensationIncomp
 export const run = <Input, Results extends Record<string, unknown>, R>(
   saga: Saga<Input, Results, R>,
   sagaId: string,
-  options: { readonly service?: string } = {},
+  options: {
+    readonly service?: string
+    /**
+     * The encoded input of a saga this process has just created (running, no step logged, its lease
+     * ours): its record is known, so it is not read back from the log.
+     */
+    readonly created?: { readonly input: unknown }
+  } = {},
 ): Effect.Effect<SagaOutcome, SagaLogError | CompensationIncomplete, R | SagaLog> =>
   Effect.gen(function* () {
     const service = options.service ?? ""
@@ -157,7 +164,11 @@ export const run = <Input, Results extends Record<string, unknown>, R>(
         )
       })
     const log = yield* SagaLog
-    const record = yield* log.load(sagaId)
+    const created = options.created
+    const record: SagaRecord =
+      created === undefined
+        ? yield* log.load(sagaId)
+        : { id: sagaId, name: saga.name, input: created.input, state: "running", failure: Option.none(), steps: {} }
     const input = yield* saga.decodeInput(record.input).pipe(Effect.orDie)
     const results: Record<string, unknown> = {}
     const contextFor = (step: string): StepContext<unknown, Record<string, unknown>> => ({
@@ -180,10 +191,16 @@ export const run = <Input, Results extends Record<string, unknown>, R>(
       return { sagaId, state: record.state, failure, results } satisfies SagaOutcome
     }
     if (record.state === "running") {
-      for (const step of saga.steps) {
-        if (record.steps[step.name]?.action === "completed") continue
+      // Steps complete in order, so what is left is the steps after the last completed one. A step's
+      // completion and the next step's start (or, after the last, the saga's completion) are one write.
+      const remaining = saga.steps.filter((step) => record.steps[step.name]?.action !== "completed")
+      if (remaining.length === 0) {
+        yield* log.finish(sagaId, "completed", Option.none())
+        return { sagaId, state: "completed", failure, results } satisfies SagaOutcome
+      }
+      for (const [index, step] of remaining.entries()) {
         const definition = step.definition
-        yield* log.stepStarted(sagaId, step.name)
+        if (index === 0) yield* log.stepStarted(sagaId, step.name)
         const timeout = definition.timeout ?? defaultTimeout
         const isTransient = definition.isTransient ?? ((error: unknown) => error instanceof StepTimeout)
         const attempt = definition.action(contextFor(step.name)).pipe(
@@ -205,7 +222,13 @@ export const run = <Input, Results extends Record<string, unknown>, R>(
         )
         if (outcome._tag === "Right") {
           const encoded = yield* Schema.encode(definition.result)(outcome.right).pipe(Effect.orDie)
-          yield* log.stepCompleted(sagaId, step.name, encoded)
+          const next = remaining[index + 1]
+          yield* log.stepCompletedThen(
+            sagaId,
+            step.name,
+            encoded,
+            next === undefined ? "finish" : { started: next.name },
+          )
           results[step.name] = outcome.right
           continue
         }
@@ -215,7 +238,6 @@ export const run = <Input, Results extends Record<string, unknown>, R>(
         break
       }
       if (Option.isNone(failure)) {
-        yield* log.finish(sagaId, "completed", Option.none())
         return { sagaId, state: "completed", failure, results } satisfies SagaOutcome
       }
     }

@@ -40,6 +40,7 @@ export const OrderHandlers = OrderRpcs.toLayer(
     return {
       PlaceOrder: (request) =>
         Effect.gen(function* () {
+          let sagaInput: unknown
           const { order, created } = yield* orders.create(request, (orderId) =>
             Effect.gen(function* () {
               const input = yield* encodeInput({
@@ -50,10 +51,11 @@ export const OrderHandlers = OrderRpcs.toLayer(
               })
               const deadline = new Date(Date.now() + deadlineSeconds * 1000)
               yield* sagaLog.create(orderId, "checkout", input, deadline)
+              sagaInput = input
               yield* outbox.append(yield* OrderCreated.make({ orderId, userId: request.userId }, { key: orderId }))
             }),
           )
-          if (created) yield* runner.start(order.id, "checkout")
+          if (created) yield* runner.start(order.id, "checkout", sagaInput)
           return order
         }).pipe(
           Effect.catchTags({ SqlError: Effect.die, ParseError: Effect.die, SagaLogError: Effect.die }),

@@ -41,6 +41,16 @@ export const memoryLogLayer = (memory: MemoryLog) =>
         stepStarted: (id, step) => update(id, `started ${step}`, (r) => setStep(r, step, { action: "started" })),
         stepCompleted: (id, step, result) =>
           update(id, `completed ${step}`, (r) => setStep(r, step, { action: "completed", result })),
+        stepCompletedThen: (id, step, result, next) =>
+          Effect.zipRight(
+            update(id, `completed ${step}`, (r) => setStep(r, step, { action: "completed", result })),
+            // Suspended: `update` reads the record when it is built, and the completion must land first.
+            Effect.suspend(() =>
+              next === "finish"
+                ? update(id, "finished completed", (r) => ({ ...r, state: "completed", failure: Option.none() }))
+                : update(id, `started ${next.started}`, (r) => setStep(r, next.started, { action: "started" })),
+            ),
+          ),
         stepFailed: (id, step, failure: SagaFailure) =>
           update(id, `failed ${step}`, (r) => ({
             ...setStep(r, step, { action: "failed" }),
