@@ -157,11 +157,18 @@ export class OrderRepository extends Effect.Service<OrderRepository>()("order/Or
       )
     })
 
-    /** Copies the cart's lines into the order once; a repeated copy (a resumed saga) changes nothing. */
-    const copyItems = (orderId: OrderId, items: ReadonlyArray<CopiedItem>, total: Money) =>
-      Effect.gen(function* () {
-        if (items.length > 0) {
-          yield* sql`INSERT INTO order_items ${sql.insert(
+    /**
+     * Copies the cart's lines into the order once; a repeated copy (a resumed saga) changes nothing.
+     * One statement (the items in a CTE), so lines and total land together without a transaction's
+     * extra round trips.
+     */
+    const copyItems = (orderId: OrderId, items: ReadonlyArray<CopiedItem>, total: Money) => {
+      const setTotal = sql`UPDATE orders SET total_amount = ${total.amount}, currency = ${total.currency}, updated_at = now()
+                           WHERE id = ${orderId}`
+      if (items.length === 0) return Effect.asVoid(setTotal)
+      return Effect.asVoid(sql`
+        WITH copied AS (
+          INSERT INTO order_items ${sql.insert(
             items.map((item) => ({
               order_id: orderId,
               sku: item.sku,
@@ -170,11 +177,9 @@ export class OrderRepository extends Effect.Service<OrderRepository>()("order/Or
               unit_amount: item.unitAmount,
               currency: item.currency,
             })),
-          )} ON CONFLICT (order_id, sku) DO NOTHING`
-        }
-        yield* sql`UPDATE orders SET total_amount = ${total.amount}, currency = ${total.currency}, updated_at = now()
-                   WHERE id = ${orderId}`
-      }).pipe(sql.withTransaction)
+          )} ON CONFLICT (order_id, sku) DO NOTHING)
+        ${setTotal}`)
+    }
 
     /** Moves an order between states only from the ones allowed; returns None when it was not in `from`. */
     const transition = (
