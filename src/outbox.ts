@@ -38,6 +38,9 @@ export class Outbox extends Effect.Service<Outbox>()("platform/Outbox", {
       if (list.length === 0) return
       const transaction = yield* Effect.serviceOption(SqlClient.TransactionConnection)
       if (Option.isNone(transaction)) return yield* Effect.dieMessage("Outbox.append outside a transaction")
+      // The notification rides on the INSERT (one round trip, not two). It is delivered only if the
+      // transaction commits, and several in one transaction fold into one. The payload must not be
+      // empty: @effect/sql-pg's listen() drops notifications without one.
       yield* sql`INSERT INTO outbox ${sql.insert(
         list.map((event) => ({
           event_id: event.id,
@@ -47,10 +50,7 @@ export class Outbox extends Effect.Service<Outbox>()("platform/Outbox", {
           event_key: event.partitionKey,
           envelope: event.value,
         })),
-      )}`
-      // Delivered only if the transaction commits; several in one transaction fold into one.
-      // The payload must not be empty: @effect/sql-pg's listen() drops notifications without one.
-      yield* sql`SELECT pg_notify(${outboxChannel}, 'appended')`
+      )} RETURNING pg_notify(${outboxChannel}, 'appended')`
     })
 
     return { append }
@@ -58,8 +58,16 @@ export class Outbox extends Effect.Service<Outbox>()("platform/Outbox", {
 }) {}
 
 export interface OutboxRelayOptions {
-  /** How often an idle relay looks for rows when no notification woke it. Default 250 ms. */
+  /**
+   * How often an idle relay looks for rows when no notification woke it: the safety net behind LISTEN
+   * (and the only trigger without it). Default 2 s when listening, 250 ms otherwise.
+   */
   readonly pollInterval?: Duration.DurationInput
+  /**
+   * After a notification, how long the relay waits for more commits before claiming a batch, so a
+   * busy service publishes one batch per few commits instead of one transaction per commit. Default 10 ms.
+   */
+  readonly gatherDelay?: Duration.DurationInput
   /** Rows claimed and published per transaction. Default 200. */
   readonly batchSize?: number
   /** LISTEN on the outbox channel to wake fast (needs PgClient; plain polling otherwise). Default true. */
@@ -95,7 +103,9 @@ const makeRelay = (options: OutboxRelayOptions) =>
     const producer = yield* EventProducer
     const { service } = yield* KafkaClient
     const batchSize = options.batchSize ?? 200
-    const pollInterval = options.pollInterval ?? Duration.millis(250)
+    const pgClient = options.listen === false ? Option.none() : yield* Effect.serviceOption(PgClient.PgClient)
+    const pollInterval = options.pollInterval ?? Duration.millis(Option.isSome(pgClient) ? 2_000 : 250)
+    const gatherDelay = options.gatherDelay ?? Duration.millis(10)
     const afterPublish = options.afterPublish ?? (() => Effect.void)
 
     /**
@@ -106,16 +116,16 @@ const makeRelay = (options: OutboxRelayOptions) =>
     const publishBatch: Effect.Effect<number, SqlError.SqlError | KafkaError> = sql
       .withTransaction(
         Effect.gen(function* () {
-          const [lock] = yield* sql<{ locked: boolean }>`
-          SELECT pg_try_advisory_xact_lock(hashtext(${relayLockKey})) AS locked`
-          if (lock?.locked !== true) return 0
+          // The lock and the claim in one statement: a CTE calling a volatile function is evaluated once,
+          // before the rows, and a relay that did not get the lock claims nothing.
           const rows = yield* sql<OutboxRow>`
+          WITH relay AS (SELECT pg_try_advisory_xact_lock(hashtext(${relayLockKey})) AS locked)
           SELECT id, event_id::text AS event_id, event_type, event_version, topic, event_key, envelope::text AS value
-          FROM outbox
-          WHERE published_at IS NULL
+          FROM outbox, relay
+          WHERE relay.locked AND published_at IS NULL
           ORDER BY id
           LIMIT ${batchSize}
-          FOR UPDATE SKIP LOCKED`
+          FOR UPDATE OF outbox SKIP LOCKED`
           if (rows.length === 0) return 0
           const events = rows.map(
             (row): OutgoingEvent => ({
@@ -146,16 +156,13 @@ const makeRelay = (options: OutboxRelayOptions) =>
     )
 
     const wake = yield* Queue.dropping<void>(1)
-    if (options.listen !== false) {
-      const pg = yield* Effect.serviceOption(PgClient.PgClient)
-      if (Option.isSome(pg)) {
-        yield* pg.value.listen(outboxChannel).pipe(
-          Stream.runForEach(() => Queue.offer(wake, undefined)),
-          Effect.tapErrorCause((cause) => Effect.logWarning("outbox LISTEN lost; polling meanwhile", cause)),
-          Effect.retry(relayRetry),
-          Effect.forkScoped,
-        )
-      }
+    if (Option.isSome(pgClient)) {
+      yield* pgClient.value.listen(outboxChannel).pipe(
+        Stream.runForEach(() => Queue.offer(wake, undefined)),
+        Effect.tapErrorCause((cause) => Effect.logWarning("outbox LISTEN lost; polling meanwhile", cause)),
+        Effect.retry(relayRetry),
+        Effect.forkScoped,
+      )
     }
 
     const round = Effect.gen(function* () {
@@ -169,10 +176,16 @@ const makeRelay = (options: OutboxRelayOptions) =>
       if (published > 0) {
         yield* Effect.logDebug("outbox batch published").pipe(Effect.annotateLogs({ published }))
       }
-      yield* countPending
-      // A full batch means more is waiting: go again at once. Otherwise wait for a commit or the poll.
+      // The backlog gauge without a query per batch: a batch short of full took every row pending when it
+      // claimed them (it held the relay lock), so none was left. Only an empty round (idle, or another
+      // relay holding the lock) counts.
+      if (published === 0) yield* countPending
+      else if (published < batchSize) outboxPending.set({ service }, 0)
+      // A full batch means more is waiting: go again at once. Otherwise wait for a commit or the poll,
+      // then a moment more so the commits arriving meanwhile go out in the same batch.
       if (published < batchSize) {
         yield* Effect.raceFirst(Effect.sleep(pollInterval), Queue.take(wake))
+        yield* Effect.sleep(gatherDelay)
         yield* Queue.takeAll(wake)
       }
     })
