@@ -159,6 +159,9 @@ beforeAll(async () => {
   mesh = await startMesh(services, {
     DATABASE_NAME_SUFFIX: "_deploy_test",
     COMMAND_QUEUE_PREFIX: "deploy-test.",
+    // A consumer group of its own, from the end of the broker's history: only this test's events.
+    ANALYTICS_CONSUMER_GROUP: `deploy-test-${crypto.randomUUID().slice(0, 8)}`,
+    ANALYTICS_NEW_GROUP_STARTS_AT: "latest",
     PAYMENT_PROVIDER_LATENCY_MS: "5",
   })
 
