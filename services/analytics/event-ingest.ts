@@ -8,7 +8,7 @@
 import { DateTime, Duration, Effect, Either } from "effect"
 import { type ConsumedEvent, ensureTopics, KafkaClient } from "../../src/event-bus.ts"
 import { AggregateStore, type FactOfEvent } from "./aggregate-store.ts"
-import { runBatchConsumer } from "./batch-consumer.ts"
+import { runBatchConsumer } from "../../src/event-consumer-batch.ts"
 import { consumerGroup, newGroupStartsAtEarliest, sessionTimeoutMillis } from "./config.ts"
 import { analyticsTopics, factOf } from "./facts.ts"
 import { analyticsEvents } from "../../src/metrics.ts"
