@@ -6,6 +6,8 @@
 import { Context, Data, Duration, Effect, Layer, LogLevel, Runtime, Schedule } from "effect"
 import { type Admin, Kafka, logLevel as KafkaLogLevel, type LogEntry } from "kafkajs"
 import { kafkaBrokers } from "./config.ts"
+// Side effect: stops kafkajs's 1 ms idle timer loop per broker connection (see the file).
+import "./kafkajs-request-queue.ts"
 
 export class KafkaError extends Data.TaggedError("KafkaError")<{
   readonly operation: string
