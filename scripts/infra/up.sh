@@ -267,6 +267,8 @@ BEGIN
   END IF;
 END$$;
 GRANT ALL ON SCHEMA public TO commerce;
+-- Tests drop their databases WITH (FORCE); an autovacuum worker in one belongs to no role of ours.
+GRANT pg_signal_backend TO commerce;
 SQL
 }
 pg_up() {
@@ -332,7 +334,7 @@ EOF
   wait_port "$PG_PORT" 30 || die "postgres did not open :$PG_PORT"
   step_done
 
-  step "postgres: ensuring role commerce (LOGIN CREATEDB, password commerce)"
+  step "postgres: ensuring role commerce (LOGIN CREATEDB, pg_signal_backend, password commerce)"
   pg_configure_role >/dev/null
   step_done
   mkdir -p "$(dirname "$PG_MARK")"
