@@ -217,24 +217,13 @@ export const makeDirectClient = <Rpcs extends Rpc.Any>(
         })
       })
 
-    const client: Record<string, unknown> = {}
-    for (const entry of codecs.values()) {
-      const tag = entry.rpc._tag
-      const name = `${options.spanPrefix}.${tag}`
-      const method = !options.tracing
+    return clientOf<Rpcs, typeof codecs extends Map<string, infer C> ? C : never>(codecs.values(), (entry) => {
+      const name = `${options.spanPrefix}.${entry.rpc._tag}`
+      return !options.tracing
         ? (payload: unknown) => call(entry, payload, undefined)
         : (payload: unknown) =>
             Effect.useSpan(name, { captureStackTrace: false, kind: "client" }, (span) => call(entry, payload, span))
-      const dot = tag.indexOf(".")
-      if (dot === -1) {
-        client[tag] = method
-      } else {
-        const prefix = tag.slice(0, dot)
-        const nested = (client[prefix] ??= {}) as Record<string, unknown>
-        nested[tag.slice(dot + 1)] = method
-      }
-    }
-    return client as unknown as RpcClientOf<Rpcs>
+    })
   })
 
 // ---------------------------------------------------------------------------------------------------
@@ -495,18 +484,25 @@ export const makeInProcessClient = <Rpcs extends Rpc.Any>(
         })
     }
 
-    const client: Record<string, unknown> = {}
-    for (const entry of codecs.values()) {
-      const tag = entry.rpc._tag
-      const method = methodOf(entry)
-      const dot = tag.indexOf(".")
-      if (dot === -1) {
-        client[tag] = method
-      } else {
-        const prefix = tag.slice(0, dot)
-        const nested = (client[prefix] ??= {}) as Record<string, unknown>
-        nested[tag.slice(dot + 1)] = method
-      }
-    }
-    return client as unknown as RpcClientOf<Rpcs>
+    return clientOf<Rpcs, typeof codecs extends Map<string, infer C> ? C : never>(codecs.values(), methodOf)
   })
+
+/** A client object: one method per rpc, `a.b` tags nested as `client.a.b` like @effect/rpc's own clients. */
+const clientOf = <Rpcs extends Rpc.Any, Entry extends { readonly rpc: { readonly _tag: string } }>(
+  entries: Iterable<Entry>,
+  methodOf: (entry: Entry) => (payload: unknown) => unknown,
+): RpcClientOf<Rpcs> => {
+  const client: Record<string, unknown> = {}
+  for (const entry of entries) {
+    const tag = entry.rpc._tag
+    const method = methodOf(entry)
+    const dot = tag.indexOf(".")
+    if (dot === -1) {
+      client[tag] = method
+    } else {
+      const nested = (client[tag.slice(0, dot)] ??= {}) as Record<string, unknown>
+      nested[tag.slice(dot + 1)] = method
+    }
+  }
+  return client as unknown as RpcClientOf<Rpcs>
+}
