@@ -25,17 +25,25 @@ import {
   stockedProduct,
 } from "../order/support.ts"
 import { testRuntime } from "../support/run.ts"
-import { type Mesh, startMesh } from "../support/service-process.ts"
-import { type PrivateKafka, startPrivateKafka } from "./private-kafka.ts"
+import type { Mesh } from "../support/service-process.ts"
 import { type Amount, expectedTotals, processedEventIds, sourceEventIds, unpublishedEvents } from "./source-totals.ts"
-import { AnalyticsClient, consumerLag, dropDatabases, eventually, NotYet, runId, sum } from "./support.ts"
+import {
+  AnalyticsClient,
+  type AnalyticsWorld,
+  consumerLag,
+  eventually,
+  NotYet,
+  runId,
+  startAnalyticsWorld,
+  sum,
+} from "./support.ts"
 
 class UserClient extends RpcClientTag<UserClient>()("user", UserRpcs) {}
 
 const suffix = `_analytics_e2e_${runId}`
 const services = [...checkoutServices, "user", "analytics"] as const
 
-let kafka: PrivateKafka | undefined
+let world: AnalyticsWorld | undefined
 let mesh: Mesh | undefined
 let runtime: ReturnType<typeof makeRuntime> | undefined
 
@@ -50,24 +58,14 @@ const run = <A, E>(effect: Effect.Effect<A, E, Clients | AnalyticsClient | UserC
 }
 
 beforeAll(async () => {
-  kafka = await startPrivateKafka()
-  mesh = await startMesh(services, {
-    DATABASE_NAME_SUFFIX: suffix,
-    KAFKA_BROKERS: kafka.brokers,
-    // A killed analytics member leaves the group within seconds instead of half a minute.
-    ANALYTICS_SESSION_TIMEOUT_MS: "6000",
-    ANALYTICS_LAG_SAMPLE_INTERVAL_MS: "300",
-    USER_ARGON2_MEMORY_KIB: "1024",
-    USER_ARGON2_TIME_COST: "1",
-  })
-  runtime = makeRuntime(mesh)
+  world = await startAnalyticsWorld(services, suffix, { USER_ARGON2_MEMORY_KIB: "1024", USER_ARGON2_TIME_COST: "1" })
+  mesh = world.mesh
+  runtime = makeRuntime(world.mesh)
 }, 180_000)
 
 afterAll(async () => {
   await runtime?.dispose()
-  await mesh?.stop()
-  await kafka?.stop()
-  await dropDatabases(suffix, services)
+  await world?.stop()
 }, 60_000)
 
 interface Purchase {

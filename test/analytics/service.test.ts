@@ -11,24 +11,24 @@ import { OrderConfirmed, OrderCreated } from "../../rpc/order.ts"
 import { EventProducer, KafkaLive } from "../../src/event-bus.ts"
 import { InventoryClient } from "../../services/analytics/clients.ts"
 import { testRuntime } from "../support/run.ts"
-import { type Mesh, startMesh } from "../support/service-process.ts"
-import { startPrivateKafka, type PrivateKafka } from "./private-kafka.ts"
+import type { Mesh } from "../support/service-process.ts"
 import {
   AnalyticsClient,
   consumerLag,
-  dropDatabases,
   eventually,
   metricValues,
   NotYet,
   readMetrics,
   runId,
   sum,
+  type AnalyticsWorld,
+  startAnalyticsWorld,
 } from "./support.ts"
 
 const suffix = `_analytics_svc_${runId}`
 const services = ["inventory", "analytics"] as const
 
-let kafka: PrivateKafka | undefined
+let world: AnalyticsWorld | undefined
 let mesh: Mesh | undefined
 let runtime: ReturnType<typeof makeRuntime> | undefined
 
@@ -48,21 +48,14 @@ const run = <A, E>(effect: Effect.Effect<A, E, AnalyticsClient | InventoryClient
 const analyticsUrl = () => mesh?.services.get("analytics")?.httpUrl ?? ""
 
 beforeAll(async () => {
-  kafka = await startPrivateKafka()
-  mesh = await startMesh(services, {
-    DATABASE_NAME_SUFFIX: suffix,
-    KAFKA_BROKERS: kafka.brokers,
-    ANALYTICS_SESSION_TIMEOUT_MS: "6000",
-    ANALYTICS_LAG_SAMPLE_INTERVAL_MS: "300",
-  })
-  runtime = makeRuntime(mesh)
+  world = await startAnalyticsWorld(services, suffix)
+  mesh = world.mesh
+  runtime = makeRuntime(world.mesh)
 }, 120_000)
 
 afterAll(async () => {
   await runtime?.dispose()
-  await mesh?.stop()
-  await kafka?.stop()
-  await dropDatabases(suffix, services)
+  await world?.stop()
 }, 60_000)
 
 const usd = (amount: number) => Money.make({ amount, currency: Currency.make("USD") })
