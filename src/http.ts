@@ -25,8 +25,9 @@ const runChecks = <R>(checks: ReadinessChecks<R>) =>
     { concurrency: "unbounded" },
   )
 
-const json = (body: unknown, status = 200) =>
-  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } })
+/** A JSON answer. */
+export const json = (body: unknown, status = 200, headers?: Record<string, string>) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } })
 
 /**
  * Checks of one part of a process resolved against that part's own context, and named `<part>.<check>`:

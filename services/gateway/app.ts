@@ -4,7 +4,7 @@
  */
 import { Effect, Runtime } from "effect"
 import { Hono } from "hono"
-import { makeHealthRoutes } from "../../src/http.ts"
+import { json, makeHealthRoutes } from "../../src/http.ts"
 import { mount } from "../../src/http-api-hono.ts"
 import { httpRecorder, rateLimited } from "../../src/metrics.ts"
 import { type RedisClient, redisReady } from "../../src/redis.ts"
@@ -24,9 +24,6 @@ import { RateLimiter } from "./rate-limit.ts"
 export interface GatewayEnv {
   Bindings: { readonly ip: string }
 }
-
-const json = (body: unknown, status: number, headers?: Record<string, string>) =>
-  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } })
 
 /** Paths the rate limit leaves alone: probes and scrapes must not be refused when a client floods. */
 const unlimited = new Set(["/healthz", "/readyz", "/metrics"])

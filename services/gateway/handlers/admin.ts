@@ -36,13 +36,7 @@ export const AdminHandlers = implementGateway(GatewayApi, "admin", {
       orUnavailable("inventory"),
     ),
   listOrders: ({ urlParams }) =>
-    Effect.flatMap(OrderClient, (orders) =>
-      orders.ListOrders({
-        userId: urlParams.userId,
-        ...(urlParams.limit === undefined ? {} : { limit: urlParams.limit }),
-        ...(urlParams.before === undefined ? {} : { before: urlParams.before }),
-      }),
-    ).pipe(orUnavailable("order")),
+    Effect.flatMap(OrderClient, (orders) => orders.ListOrders(urlParams)).pipe(orUnavailable("order")),
   getOrder: ({ path }) =>
     Effect.flatMap(OrderClient, (orders) => orders.GetOrder({ orderId: path.id })).pipe(orUnavailable("order")),
   shipOrder: ({ path }) =>

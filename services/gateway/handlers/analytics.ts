@@ -5,20 +5,14 @@ import { AnalyticsClient } from "../clients.ts"
 import { orUnavailable } from "../unavailable.ts"
 import { implementGateway } from "./implement.ts"
 
-/** The defined fields only: the RPC payloads are exact about optional fields. */
-const defined = <A extends Record<string, unknown>>(fields: A) =>
-  Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as {
-    [K in keyof A]: Exclude<A[K], undefined>
-  }
-
 const analytics = <A, E>(call: (client: AnalyticsClient["Type"]) => Effect.Effect<A, E>) =>
   Effect.flatMap(AnalyticsClient, call).pipe(orUnavailable("analytics"))
 
 export const AnalyticsHandlers = implementGateway(GatewayApi, "analytics", {
-  summary: ({ urlParams }) => analytics((client) => client.Summary(defined(urlParams))),
+  summary: ({ urlParams }) => analytics((client) => client.Summary(urlParams)),
   salesPerMinute: ({ urlParams }) => analytics((client) => client.SalesPerMinute(urlParams)),
   salesPerDay: ({ urlParams }) => analytics((client) => client.SalesPerDay(urlParams)),
-  topProducts: ({ urlParams }) => analytics((client) => client.TopProducts({ by: "units", ...defined(urlParams) })),
-  failureReasons: ({ urlParams }) => analytics((client) => client.FailureReasons(defined(urlParams))),
-  stockForecast: ({ urlParams }) => analytics((client) => client.StockForecast(defined(urlParams))),
+  topProducts: ({ urlParams }) => analytics((client) => client.TopProducts({ by: "units", ...urlParams })),
+  failureReasons: ({ urlParams }) => analytics((client) => client.FailureReasons(urlParams)),
+  stockForecast: ({ urlParams }) => analytics((client) => client.StockForecast(urlParams)),
 })

@@ -40,17 +40,11 @@ export const CatalogHandlers = implementGateway(
         cache.json(
           listingKey(urlParams),
           ProductPage,
-          Effect.flatMap(CatalogClient, (catalog) =>
-            catalog.ListProducts({
-              ...(urlParams.q === undefined ? {} : { query: urlParams.q }),
-              ...(urlParams.categoryId === undefined ? {} : { categoryId: urlParams.categoryId }),
-              ...(urlParams.minPrice === undefined ? {} : { minPrice: urlParams.minPrice }),
-              ...(urlParams.maxPrice === undefined ? {} : { maxPrice: urlParams.maxPrice }),
-              ...(urlParams.currency === undefined ? {} : { currency: urlParams.currency }),
-              ...(urlParams.limit === undefined ? {} : { limit: urlParams.limit }),
-              ...(urlParams.cursor === undefined ? {} : { cursor: urlParams.cursor }),
-            }),
-          ).pipe(orUnavailable("catalog")),
+          Effect.flatMap(CatalogClient, (catalog) => {
+            // The search text is `q` in the URL; every other parameter has the contract's own name.
+            const { q, ...filters } = urlParams
+            return catalog.ListProducts(q === undefined ? filters : { ...filters, query: q })
+          }).pipe(orUnavailable("catalog")),
         ),
       ),
     getProduct: ({ path }) =>

@@ -75,13 +75,7 @@ export const OrderHandlers = implementGateway(GatewayApi, "orders", {
     Effect.gen(function* () {
       const { userId } = yield* CurrentUser
       const orders = yield* OrderClient
-      return yield* orders
-        .ListOrders({
-          userId,
-          ...(urlParams.limit === undefined ? {} : { limit: urlParams.limit }),
-          ...(urlParams.before === undefined ? {} : { before: urlParams.before }),
-        })
-        .pipe(orUnavailable("order"))
+      return yield* orders.ListOrders({ ...urlParams, userId }).pipe(orUnavailable("order"))
     }),
   getOrder: ({ path }) => ownOrder(path.id),
   cancelOrder: ({ path }) =>
