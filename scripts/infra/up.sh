@@ -269,6 +269,9 @@ END$$;
 GRANT ALL ON SCHEMA public TO commerce;
 -- Tests drop their databases WITH (FORCE); an autovacuum worker in one belongs to no role of ours.
 GRANT pg_signal_backend TO commerce;
+-- bench/checkout reads statement counts of every service database from the postgres database.
+CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+GRANT pg_read_all_stats TO commerce;
 SQL
 }
 pg_up() {
@@ -320,6 +323,9 @@ random_page_cost = 1.1
 # Local dev only: commits return before their WAL reaches disk. A crash can lose the last few
 # hundred ms of commits but never corrupts data (fsync stays on). Never copy this to production.
 synchronous_commit = off
+# bench/checkout counts SQL statements per checkout per service database from pg_stat_statements.
+shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.max = 10000
 EOF
   chown postgres:postgres "$confdir/conf.d/90-commerce-mesh.conf"
   pg_ensure_hba "$ver" "$name" || true

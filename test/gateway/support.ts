@@ -89,7 +89,7 @@ export const newCustomer = async (api: Client) => {
 }
 
 /** A product with `stock` units, through the admin routes. */
-export const stockedProduct = async (world: GatewayWorld, stock: number, cents: number) => {
+export const stockedProduct = async (world: Pick<GatewayWorld, "api" | "adminToken">, stock: number, cents: number) => {
   const sku = unique("sku")
   const created = bodyAs(
     Product,
@@ -129,6 +129,14 @@ export const startGatewayWorld = async (env: Record<string, string> = {}): Promi
   })
   const gatewayUrl = mesh.services.get("gateway")?.httpUrl ?? ""
   const api = clientOf(gatewayUrl)
+  return { mesh, api, gatewayUrl, ...(await adminAndZone(api, adminEmail)) }
+}
+
+/**
+ * Registers the bootstrap admin `adminEmail` (an admin from registration), logs it in, and opens a
+ * delivery zone with one slot of room for 10,000 orders, through the REST API.
+ */
+export const adminAndZone = async (api: Client, adminEmail: string) => {
   await api.call("POST", "/auth/register", { body: { email: adminEmail, password: "admin password", name: "Ada" } })
   const login = bodyAs(
     AuthSession,
@@ -148,8 +156,8 @@ export const startGatewayWorld = async (env: Record<string, string> = {}): Promi
       zoneId: zone,
       startsAt: startsAt.toISOString(),
       endsAt: new Date(startsAt.getTime() + 3_600_000).toISOString(),
-      capacity: 10_000,
+      capacity: 100_000,
     },
   })
-  return { mesh, api, gatewayUrl, adminToken, zone }
+  return { adminToken, zone }
 }
