@@ -4,7 +4,7 @@
  *
  * A token is `base64url(claims JSON) "." base64url(HMAC-SHA256(secret, first part))` with the claims
  * `{ uid, sid, roles, exp }` (exp in epoch seconds). The gateway can check the signature and expiry
- * without a call (services/user/token.ts); `VerifySession` additionally checks that the session still
+ * without a call (src/auth-token.ts); `VerifySession` additionally checks that the session still
  * exists, so a token of a logged-out session is refused there.
  *
  * Profile and address RPCs take the `userId` the gateway resolved from a verified token; role changes take

@@ -1,14 +1,14 @@
 /**
- * The guards of the REST API: a bearer token is verified by the user service on every request (its
- * signature, expiry, and that the session was not ended by a logout), so a forged, expired or logged-out
- * token is refused at the edge. The admin guard also needs the admin role in the session.
+ * The guards of the REST API: a bearer token's signature and expiry are verified here, and that its
+ * session was not ended by a logout through the session cache (sessions.ts), so a forged, expired or
+ * logged-out token is refused at the edge. The admin guard also needs the admin role in the session.
  */
 import { Effect } from "effect"
 import type { SessionClaims } from "../../rpc/user.ts"
 import { guard } from "../../src/http-api-hono.ts"
 import { AdminRequired, Unauthorized } from "./api/errors.ts"
 import { AdminOnly, Authenticated, CurrentUser } from "./api/security.ts"
-import { UserClient } from "./clients.ts"
+import { SessionCache } from "./sessions.ts"
 import { orUnavailable } from "./unavailable.ts"
 
 const bearer = (request: Request) => {
@@ -24,8 +24,8 @@ export const verifySession = (request: Request) =>
     if (token === undefined) {
       return yield* new Unauthorized({ reason: "missing_token", message: "send Authorization: Bearer <token>" })
     }
-    const users = yield* UserClient
-    return yield* users.VerifySession({ token }).pipe(
+    const sessions = yield* SessionCache
+    return yield* sessions.verify(token).pipe(
       orUnavailable("user"),
       Effect.catchTags({
         InvalidToken: () => new Unauthorized({ reason: "invalid_token", message: "the token is not valid" }),

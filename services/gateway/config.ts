@@ -6,6 +6,10 @@
  * - GATEWAY_CACHE_TTL_SECONDS (30): how long a public catalog answer is shared through Redis
  * - GATEWAY_LOCAL_CACHE_MS (1000): how long this process reuses a catalog answer without asking Redis
  * - GATEWAY_DEFAULT_DELIVERY_ZONE (standard): the zone a checkout books in when it names none
+ * - GATEWAY_SESSION_CACHE_MS (60000): how long a session confirmed live is trusted without asking the user
+ *   service again, should the announcement of its logout or role change be lost (normally it arrives in
+ *   milliseconds and the session is dropped then)
+ * - GATEWAY_SESSION_CACHE_SIZE (100000): sessions remembered at most (the oldest is dropped first)
  */
 import { Config } from "effect"
 
@@ -14,3 +18,5 @@ export const rateLimitPerSecond = Config.number("GATEWAY_RATE_LIMIT_PER_SECOND")
 export const cacheTtlSeconds = Config.integer("GATEWAY_CACHE_TTL_SECONDS").pipe(Config.withDefault(30))
 export const localCacheMillis = Config.integer("GATEWAY_LOCAL_CACHE_MS").pipe(Config.withDefault(1000))
 export const defaultDeliveryZone = Config.string("GATEWAY_DEFAULT_DELIVERY_ZONE").pipe(Config.withDefault("standard"))
+export const sessionCacheMillis = Config.integer("GATEWAY_SESSION_CACHE_MS").pipe(Config.withDefault(60_000))
+export const sessionCacheSize = Config.integer("GATEWAY_SESSION_CACHE_SIZE").pipe(Config.withDefault(100_000))

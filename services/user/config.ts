@@ -1,16 +1,8 @@
 /**
- * The user service's own settings. (src/config.ts lists the platform's variables; these belong there too
- * once the lead folds service settings in. AUTH_TOKEN_SECRET is read by the gateway as well.)
+ * The user service's own settings (indexed with every other variable in src/config.ts). The token
+ * secret, AUTH_TOKEN_SECRET, is shared with the gateway and lives in src/auth-token.ts.
  */
-import { Config, Redacted } from "effect"
-
-/**
- * `AUTH_TOKEN_SECRET`: the HMAC-SHA256 key session tokens are signed with; the gateway verifies with the
- * same. The default only suits a laptop: set it anywhere else.
- */
-export const authTokenSecret = Config.redacted("AUTH_TOKEN_SECRET").pipe(
-  Config.withDefault(Redacted.make("commerce-mesh-local-token-secret")),
-)
+import { Config } from "effect"
 
 /** `USER_SESSION_TTL_SECONDS`: how long a session (and its token) lives. */
 export const sessionTtlSeconds = Config.integer("USER_SESSION_TTL_SECONDS").pipe(Config.withDefault(24 * 60 * 60))

@@ -2,14 +2,15 @@
  * Sessions in Redis: `user:session:<sessionId>` holds who the session belongs to and its roles, with a
  * TTL equal to the token's lifetime; `user:sessions:<userId>` lists a user's sessions so a role change
  * reaches the sessions already open. Logging out deletes the session, and VerifySession refuses a token
- * whose session is gone even though its signature is still good.
+ * whose session is gone even though its signature is still good. Both a logout and a role change are
+ * published on `sessionsChangedChannel`, so the gateways drop what they remembered of those sessions.
  */
 import { Clock, Effect, Either, Schema } from "effect"
 import type { UserId } from "../../rpc/common.ts"
 import { Role, SessionClaims, SessionExpired, type SessionId } from "../../rpc/user.ts"
 import { RedisClient } from "../../src/redis.ts"
-import { authTokenSecret, sessionTtlSeconds } from "./config.ts"
-import { signToken, verifyToken } from "./token.ts"
+import { authTokenSecret, sessionsChangedChannel, signToken, verifyToken } from "../../src/auth-token.ts"
+import { sessionTtlSeconds } from "./config.ts"
 
 const sessionKey = (sessionId: string) => `user:session:${sessionId}`
 const userSessionsKey = (userId: string) => `user:sessions:${userId}`
@@ -71,7 +72,12 @@ export class Sessions extends Effect.Service<Sessions>()("user/Sessions", {
         ),
       )
       yield* call(() =>
-        redis.multi().del(sessionKey(claims.sessionId)).srem(userSessionsKey(claims.userId), claims.sessionId).exec(),
+        redis
+          .multi()
+          .del(sessionKey(claims.sessionId))
+          .srem(userSessionsKey(claims.userId), claims.sessionId)
+          .publish(sessionsChangedChannel, claims.sessionId)
+          .exec(),
       )
     })
 
@@ -83,7 +89,9 @@ export class Sessions extends Effect.Service<Sessions>()("user/Sessions", {
       // XX: only sessions that still exist; KEEPTTL: a role change does not extend a session.
       yield* call(() => {
         const batch = redis.multi()
-        for (const sessionId of sessionIds) batch.set(sessionKey(sessionId), value, "KEEPTTL", "XX")
+        for (const sessionId of sessionIds) {
+          batch.set(sessionKey(sessionId), value, "KEEPTTL", "XX").publish(sessionsChangedChannel, sessionId)
+        }
         return batch.exec()
       })
     })

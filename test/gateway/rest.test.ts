@@ -11,7 +11,7 @@ import { Order } from "../../rpc/order.ts"
 import { Schema } from "effect"
 import { PaymentRpcs } from "../../rpc/payment.ts"
 import { StockItem } from "../../rpc/inventory.ts"
-import { signToken } from "../../services/user/token.ts"
+import { signToken } from "../../src/auth-token.ts"
 import { ProductDetail } from "../../services/gateway/api/catalog.ts"
 import { RpcClientTag } from "../../src/rpc.ts"
 import { testRuntime } from "../support/run.ts"
@@ -183,6 +183,41 @@ describe("isolation and tokens", () => {
     expect(after.body).toMatchObject({ reason: "session_expired" })
     expect((await world.api.call("GET", "/cart")).body).toMatchObject({ reason: "missing_token" })
   }, 60_000)
+
+  test("a known session is verified without calling the user service for each request", async () => {
+    const customer = await newCustomer(world.api)
+    const verifyCalls = async () => {
+      const metrics = await (await fetch(`${world.mesh.services.get("user")?.httpUrl}/metrics`)).text()
+      const counts = [...metrics.matchAll(/rpc_requests_total\{[^}]*method="VerifySession"[^}]*\} (\d+)/g)]
+      return counts.reduce((sum, match) => sum + Number(match[1]), 0)
+    }
+    expect((await world.api.call("GET", "/cart", { token: customer.token })).status).toBe(200)
+    const before = await verifyCalls()
+    for (let i = 0; i < 20; i++) {
+      expect((await world.api.call("GET", "/cart", { token: customer.token })).status).toBe(200)
+    }
+    expect(await verifyCalls()).toBe(before)
+  }, 30_000)
+
+  test("a role granted or revoked reaches the gateway's known sessions within a second", async () => {
+    const customer = await newCustomer(world.api)
+    const adminRead = () => world.api.call("GET", `/admin/orders?userId=${customer.userId}`, { token: customer.token })
+    /** Polls until `status` is answered, for at most the documented delay (announcements take milliseconds). */
+    const eventually = async (status: number) => {
+      const deadline = Date.now() + 1_000
+      for (;;) {
+        const answer = await adminRead()
+        if (answer.status === status || Date.now() > deadline) return answer.status
+        await Bun.sleep(20)
+      }
+    }
+    expect((await adminRead()).status).toBe(403)
+    const role = `/admin/users/${customer.userId}/roles/admin`
+    expect((await world.api.call("PUT", role, { token: world.adminToken })).status).toBeLessThan(300)
+    expect(await eventually(200)).toBe(200)
+    expect((await world.api.call("DELETE", role, { token: world.adminToken })).status).toBeLessThan(300)
+    expect(await eventually(403)).toBe(403)
+  }, 30_000)
 
   test("admin routes need the admin role", async () => {
     const customer = await newCustomer(world.api)

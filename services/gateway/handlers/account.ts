@@ -5,6 +5,7 @@ import { GatewayApi } from "../api/index.ts"
 import { CurrentUser } from "../api/security.ts"
 import { tokenOf } from "../auth.ts"
 import { UserClient } from "../clients.ts"
+import { SessionCache } from "../sessions.ts"
 import { orUnavailable } from "../unavailable.ts"
 
 /** The user service, and the id of the caller the guard verified. */
@@ -14,11 +15,14 @@ export const AuthHandlers = implementGateway(GatewayApi, "auth", {
   register: ({ payload }) => Effect.flatMap(UserClient, (users) => users.Register(payload)).pipe(orUnavailable("user")),
   login: ({ payload }) => Effect.flatMap(UserClient, (users) => users.Login(payload)).pipe(orUnavailable("user")),
   logout: ({ raw }) =>
-    Effect.flatMap(UserClient, (users) => users.Logout({ token: tokenOf(raw) })).pipe(
-      // The guard verified this token a moment ago; one that turned invalid since has nothing left to end.
-      Effect.catchTag("InvalidToken", () => Effect.void),
-      orUnavailable("user"),
-    ),
+    Effect.gen(function* () {
+      const { session, users } = yield* asCaller
+      yield* users.Logout({ token: tokenOf(raw) }).pipe(
+        // The guard verified this token a moment ago; one that turned invalid since has nothing left to end.
+        Effect.catchTag("InvalidToken", () => Effect.void),
+      )
+      yield* Effect.flatMap(SessionCache, (sessions) => sessions.forget(session.sessionId))
+    }).pipe(orUnavailable("user")),
 })
 
 export const AccountHandlers = implementGateway(GatewayApi, "account", {

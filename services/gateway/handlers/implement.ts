@@ -1,4 +1,4 @@
-/** What a gateway handler may use: the RPC clients, the response cache and the caller's verified session. */
+/** What a gateway handler may use: the RPC clients, the response cache, the session cache and the caller's verified session. */
 import { implement } from "../../../src/http-api-hono.ts"
 import type { CurrentUser } from "../api/security.ts"
 import type {
@@ -11,6 +11,7 @@ import type {
   UserClient,
 } from "../clients.ts"
 import type { ResponseCache } from "../response-cache.ts"
+import type { SessionCache } from "../sessions.ts"
 
 export type GatewayClients =
   | CatalogClient
@@ -21,6 +22,6 @@ export type GatewayClients =
   | DeliveryClient
   | AnalyticsClient
 
-export type GatewayServices = GatewayClients | ResponseCache
+export type GatewayServices = GatewayClients | ResponseCache | SessionCache
 
 export const implementGateway = implement<GatewayServices | CurrentUser>()

@@ -1,13 +1,24 @@
 /**
  * Signed session tokens: `base64url(claims JSON) "." base64url(HMAC-SHA256(secret, first part))`.
- * Pure functions (no I/O) so the gateway can verify a token without calling the user service — a
- * candidate for src/auth-token.ts. What they cannot know is whether the session was ended since:
- * that needs the session store (the user service's VerifySession).
+ * The user service signs them; the gateway verifies them with the same pure functions, without a call.
+ * What a signature cannot say is whether the session was ended or its roles changed since: the user
+ * service announces both on `sessionsChangedChannel` (Redis pub/sub) with the session's id.
  */
-import { Either, Redacted, Schema } from "effect"
+import { Config, Either, Redacted, Schema } from "effect"
 import { createHmac, timingSafeEqual } from "node:crypto"
-import type { UserId } from "../../rpc/common.ts"
-import { InvalidToken, Role, SessionExpired, type SessionId } from "../../rpc/user.ts"
+import type { UserId } from "../rpc/common.ts"
+import { InvalidToken, Role, SessionExpired, type SessionId } from "../rpc/user.ts"
+
+/**
+ * `AUTH_TOKEN_SECRET`: the HMAC-SHA256 key the user service signs session tokens with and the gateway
+ * verifies them with. The default only suits a laptop: set it anywhere else.
+ */
+export const authTokenSecret = Config.redacted("AUTH_TOKEN_SECRET").pipe(
+  Config.withDefault(Redacted.make("commerce-mesh-local-token-secret")),
+)
+
+/** The Redis channel a session's id is published on when it ends or its roles change. */
+export const sessionsChangedChannel = "user:sessions:changed"
 
 export interface TokenClaims {
   readonly userId: UserId
