@@ -66,6 +66,15 @@ export class IdempotencyKeyConflict extends Schema.TaggedError<IdempotencyKeyCon
   orderId: OrderId,
 }) {}
 
+/**
+ * The checkouts already accepted would keep this one waiting too long: nothing was written; try again
+ * after `retryAfterSeconds` (with the same idempotency key).
+ */
+export class CheckoutOverloaded extends Schema.TaggedError<CheckoutOverloaded>()("CheckoutOverloaded", {
+  retryAfterSeconds: Schema.Int,
+  message: Schema.String,
+}) {}
+
 export class OrderRpcs extends RpcGroup.make(
   Rpc.make("PlaceOrder", {
     payload: {
@@ -76,7 +85,7 @@ export class OrderRpcs extends RpcGroup.make(
       deliveryZone: Identifier,
     },
     success: Order,
-    error: IdempotencyKeyConflict,
+    error: Schema.Union(IdempotencyKeyConflict, CheckoutOverloaded),
   }),
   Rpc.make("GetOrder", {
     payload: { orderId: OrderId },

@@ -154,6 +154,13 @@ const errorCase = (ast: AST.AST, status: number): ErrorCase => {
 const errorCases = (ast: AST.AST): ReadonlyArray<ErrorCase> =>
   AST.isUnion(ast) ? ast.types.flatMap(errorCases) : [errorCase(ast, HttpApiSchema.getStatusErrorAST(ast))]
 
+/** An error that says when to come back (`retryAfterSeconds`) says it in a Retry-After header too. */
+const retryAfterOf = (body: unknown): Record<string, string> | undefined => {
+  const seconds =
+    typeof body === "object" && body !== null ? (body as { retryAfterSeconds?: unknown }).retryAfterSeconds : undefined
+  return typeof seconds === "number" ? { "retry-after": String(seconds) } : undefined
+}
+
 const json = (body: string, status: number, headers?: Record<string, string>) =>
   new Response(body, { status, headers: { "content-type": "application/json", ...headers } })
 
@@ -318,7 +325,7 @@ export const mount = <
           const match = cases.find((c) => c.is(error))
           if (match === undefined) return yield* Effect.die(error)
           const body = yield* match.encode(error).pipe(Effect.orDie)
-          return json(JSON.stringify(body), match.status)
+          return json(JSON.stringify(body), match.status, retryAfterOf(body))
         })
 
       const answer = (c: HonoContext<Env>) =>

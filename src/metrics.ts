@@ -153,6 +153,27 @@ export const sagaStarts = new Counter({
   registers: [registry],
 })
 
+export const sagaConcurrencyLimit = new Gauge({
+  name: "saga_concurrency_limit",
+  help: "Sagas a runner drives at once, as its gradient limit last set it",
+  labelNames: ["service"] as const,
+  registers: [registry],
+})
+
+export const sagaQueued = new Gauge({
+  name: "saga_queued",
+  help: "Sagas waiting for one of the runner's permits",
+  labelNames: ["service"] as const,
+  registers: [registry],
+})
+
+export const sagaAdmissionsRefused = new Counter({
+  name: "saga_admissions_refused_total",
+  help: "New sagas refused because those already waiting would keep them waiting too long (503 at the gateway)",
+  labelNames: ["service", "saga"] as const,
+  registers: [registry],
+})
+
 /** Prometheus text exposition of everything registered in this process. */
 export const renderMetrics = Effect.promise(() => registry.metrics())
 export const metricsContentType = registry.contentType

@@ -2,21 +2,30 @@
  * Drives sagas in the background of a service: `start` runs a freshly created saga at once, and a
  * recovery loop (at start-up and then periodically) turns overdue sagas to compensating and claims
  * every non-terminal saga whose lease expired — one left by a crashed process or another replica.
- * While a saga runs (or waits for one of the runner's permits), its lease is renewed; on a graceful shutdown the running sagas are interrupted
- * (no compensation fires) and their leases released so the next process resumes them at once.
+ * While a saga runs (or waits for one of the runner's permits), its lease is renewed; on a graceful
+ * shutdown the running sagas are interrupted (no compensation fires) and their leases released so the
+ * next process resumes them at once.
+ *
+ * How many sagas run at once follows what the services behind them complete (a gradient limit,
+ * adaptive-limit.ts); the others wait for a permit. `admission` tells a caller about to create a saga
+ * whether the wait has grown past `maxQueueSeconds`, and when to come back, so overload is refused up
+ * front instead of accepted and left to time out.
  */
-import { Duration, Effect, FiberSet, Schedule } from "effect"
+import { Duration, Effect, FiberSet, Option, Schedule } from "effect"
+import { makeGradientLimit } from "./adaptive-limit.ts"
 import * as Saga from "./saga.ts"
 import { SagaLog } from "./saga-log.ts"
-import { sagaRecoveries, sagaRuns, sagaStarts } from "./metrics.ts"
+import { sagaConcurrencyLimit, sagaQueued, sagaRecoveries, sagaRuns, sagaStarts } from "./metrics.ts"
 
 export interface SagaRunnerOptions {
   readonly service: string
   readonly recoveryInterval?: Duration.DurationInput
   readonly claimBatch?: number
   readonly lease?: Duration.DurationInput
-  /** Sagas driven at once (default 64). */
-  readonly concurrency?: number
+  /** Bounds of the sagas driven at once; the limit moves between them (default 4 to 256, from 16). */
+  readonly concurrency?: { readonly min?: number; readonly max?: number; readonly initial?: number }
+  /** `admission` refuses once the sagas waiting for a permit would wait longer than this (default 3 s). */
+  readonly maxQueueSeconds?: number
 }
 
 type AnySaga<R> = Saga.Saga<unknown, Record<string, unknown>, R>
@@ -29,38 +38,89 @@ export const makeSagaRunner = <R>(sagas: ReadonlyArray<AnySaga<R>>, options: Sag
     const byName = new Map(sagas.map((saga) => [saga.name, saga]))
     const lease = Duration.decode(options.lease ?? Duration.seconds(15))
     const renewEvery = Duration.divide(lease, 3).pipe((d) => (d._tag === "Some" ? d.value : lease))
-    // Bounds the sagas driven at once; the others wait with their lease held (renewed below), so new
-    // requests are not starved of database connections by a burst of background work.
-    const permits = yield* Effect.makeSemaphore(options.concurrency ?? 64)
+    // Bounds the sagas driven at once; the others wait with their lease held (renewed below), so the
+    // services behind are not flooded past what they complete and new requests keep their share.
+    const max = options.concurrency?.max ?? 256
+    const limiter = makeGradientLimit({
+      initial: Math.min(max, options.concurrency?.initial ?? 16),
+      min: Math.min(max, options.concurrency?.min ?? 4),
+      max,
+    })
+    const permits = yield* Effect.makeSemaphore(limiter.limit())
+    const maxQueueSeconds = options.maxQueueSeconds ?? 3
+    const labels = { service: options.service }
+    let waiting = 0
+    let inFlight = 0
+    sagaConcurrencyLimit.set(labels, limiter.limit())
+
+    /**
+     * Seconds a saga created now would wait for a permit (Little's law over the recent latency; a second
+     * per saga until one has finished).
+     */
+    const expectedWaitSeconds = () =>
+      waiting === 0 ? 0 : (waiting * (limiter.recentLatency() ?? 1000)) / 1000 / Math.max(1, limiter.limit())
+
+    const admitted = <A, E, R2>(run: Effect.Effect<A, E, R2>) =>
+      Effect.suspend(() => {
+        let started = false
+        const body = Effect.suspend(() => {
+          started = true
+          waiting--
+          inFlight++
+          const began = performance.now()
+          return run.pipe(
+            Effect.tap(() =>
+              Effect.suspend(() => {
+                const before = limiter.limit()
+                const after = limiter.sample(performance.now() - began, inFlight, Date.now())
+                if (after === before) return Effect.void
+                sagaConcurrencyLimit.set(labels, after)
+                return permits.resize(after)
+              }),
+            ),
+            Effect.ensuring(Effect.sync(() => inFlight--)),
+          )
+        })
+        waiting++
+        sagaQueued.set(labels, waiting)
+        return permits
+          .withPermits(1)(body)
+          .pipe(
+            Effect.ensuring(
+              Effect.sync(() => {
+                if (!started) waiting--
+                sagaQueued.set(labels, waiting)
+              }),
+            ),
+          )
+      })
     yield* Effect.forkScoped(log.renewAll.pipe(Effect.ignore, Effect.repeat(Schedule.spaced(renewEvery))))
 
     const drive = (id: string, saga: AnySaga<R>, origin: "start" | "recovery", created?: { readonly input: unknown }) =>
       Effect.gen(function* () {
         if (running.has(id)) return
         running.add(id)
-        const body = permits
-          .withPermits(1)(
-            Saga.run(
-              saga,
-              id,
-              created === undefined ? { service: options.service } : { service: options.service, created },
+        const body = admitted(
+          Saga.run(
+            saga,
+            id,
+            created === undefined ? { service: options.service } : { service: options.service, created },
+          ),
+        ).pipe(
+          Effect.tap((outcome) =>
+            Effect.sync(() => sagaRuns.inc({ service: options.service, saga: saga.name, outcome: outcome.state })),
+          ),
+          Effect.tapError((error) =>
+            Effect.logWarning("saga paused; the recovery loop will resume it").pipe(
+              Effect.annotateLogs({ sagaId: id, error: error._tag }),
+              Effect.zipRight(log.release(id).pipe(Effect.ignore)),
             ),
-          )
-          .pipe(
-            Effect.tap((outcome) =>
-              Effect.sync(() => sagaRuns.inc({ service: options.service, saga: saga.name, outcome: outcome.state })),
-            ),
-            Effect.tapError((error) =>
-              Effect.logWarning("saga paused; the recovery loop will resume it").pipe(
-                Effect.annotateLogs({ sagaId: id, error: error._tag }),
-                Effect.zipRight(log.release(id).pipe(Effect.ignore)),
-              ),
-            ),
-            Effect.onInterrupt(() => log.release(id).pipe(Effect.ignore)),
-            Effect.ensuring(Effect.sync(() => running.delete(id))),
-            Effect.annotateLogs({ sagaId: id, saga: saga.name, origin }),
-            Effect.ignore,
-          )
+          ),
+          Effect.onInterrupt(() => log.release(id).pipe(Effect.ignore)),
+          Effect.ensuring(Effect.sync(() => running.delete(id))),
+          Effect.annotateLogs({ sagaId: id, saga: saga.name, origin }),
+          Effect.ignore,
+        )
         yield* FiberSet.run(fibers, body)
       })
 
@@ -102,6 +162,14 @@ export const makeSagaRunner = <R>(sagas: ReadonlyArray<AnySaga<R>>, options: Sag
           drive(id, saga, "start", input === undefined ? undefined : { input }),
         )
       },
+      /**
+       * None when a new saga may be created now; otherwise the seconds after which to try again, because
+       * the sagas already waiting would keep it waiting longer than `maxQueueSeconds`.
+       */
+      admission: Effect.sync((): Option.Option<number> => {
+        const wait = expectedWaitSeconds()
+        return wait <= maxQueueSeconds ? Option.none() : Option.some(Math.min(60, Math.ceil(wait - maxQueueSeconds)))
+      }),
       /** One recovery pass now (tests, and start-up). */
       recover,
       running: Effect.sync(() => running.size),

@@ -4,12 +4,18 @@
 import { Effect } from "effect"
 import { makeSagaRunner } from "../../src/saga-runner.ts"
 import { checkoutSaga } from "./checkout.ts"
-import { sagaLeaseMillis, sagaRecoveryIntervalMillis } from "./config.ts"
+import { checkoutMaxQueueSeconds, sagaConcurrencyMax, sagaLeaseMillis, sagaRecoveryIntervalMillis } from "./config.ts"
 
 export class CheckoutRunner extends Effect.Service<CheckoutRunner>()("order/CheckoutRunner", {
   scoped: Effect.gen(function* () {
     const lease = yield* sagaLeaseMillis
     const interval = yield* sagaRecoveryIntervalMillis
-    return yield* makeSagaRunner([checkoutSaga], { service: "order", lease, recoveryInterval: interval })
+    return yield* makeSagaRunner([checkoutSaga], {
+      service: "order",
+      lease,
+      recoveryInterval: interval,
+      concurrency: { max: yield* sagaConcurrencyMax },
+      maxQueueSeconds: yield* checkoutMaxQueueSeconds,
+    })
   }),
 }) {}

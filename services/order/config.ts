@@ -11,3 +11,15 @@ export const sagaLeaseMillis = Config.integer("SAGA_LEASE_MS").pipe(Config.withD
 
 /** `SAGA_RECOVERY_INTERVAL_MS`: how often the service looks for sagas to resume. */
 export const sagaRecoveryIntervalMillis = Config.integer("SAGA_RECOVERY_INTERVAL_MS").pipe(Config.withDefault(1_000))
+
+/**
+ * `SAGA_CONCURRENCY_MAX` (256): the most checkout sagas this process drives at once; below it the limit
+ * follows what the services complete (src/adaptive-limit.ts).
+ */
+export const sagaConcurrencyMax = Config.integer("SAGA_CONCURRENCY_MAX").pipe(Config.withDefault(256))
+
+/**
+ * `CHECKOUT_MAX_QUEUE_SECONDS` (3): a checkout that would wait longer than this for the sagas ahead of it
+ * is refused (`CheckoutOverloaded`, a 503 with Retry-After at the gateway) instead of accepted.
+ */
+export const checkoutMaxQueueSeconds = Config.number("CHECKOUT_MAX_QUEUE_SECONDS").pipe(Config.withDefault(3))

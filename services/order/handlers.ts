@@ -5,10 +5,18 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
 import { ZoneId } from "../../rpc/delivery.ts"
-import { InvalidOrderTransition, OrderCancelled, OrderCreated, OrderRpcs, OrderShipped } from "../../rpc/order.ts"
+import {
+  CheckoutOverloaded,
+  InvalidOrderTransition,
+  OrderCancelled,
+  OrderCreated,
+  OrderRpcs,
+  OrderShipped,
+} from "../../rpc/order.ts"
 import type { OrderId } from "../../rpc/common.ts"
 import type { OrderStatus } from "../../rpc/order.ts"
 import { Outbox } from "../../src/outbox.ts"
+import { sagaAdmissionsRefused } from "../../src/metrics.ts"
 import { SagaLog } from "../../src/saga-log.ts"
 import { CheckoutInput } from "./checkout.ts"
 import { CheckoutRunner } from "./checkout-runner.ts"
@@ -40,6 +48,15 @@ export const OrderHandlers = OrderRpcs.toLayer(
     return {
       PlaceOrder: (request) =>
         Effect.gen(function* () {
+          // Refused before anything is written, so a retry later with the same key starts clean.
+          const refused = yield* runner.admission
+          if (Option.isSome(refused)) {
+            sagaAdmissionsRefused.inc({ service: "order", saga: "checkout" })
+            return yield* new CheckoutOverloaded({
+              retryAfterSeconds: refused.value,
+              message: "too many checkouts in progress; retry after the given seconds",
+            })
+          }
           let sagaInput: unknown
           const { order, created } = yield* orders.create(request, (orderId) =>
             Effect.gen(function* () {

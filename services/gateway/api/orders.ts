@@ -8,6 +8,7 @@ import { Schema } from "effect"
 import { Identifier, OrderId } from "../../../rpc/common.ts"
 import { PostalAddress } from "../../../rpc/delivery.ts"
 import {
+  CheckoutOverloaded,
   IdempotencyKey,
   IdempotencyKeyConflict,
   InvalidOrderTransition,
@@ -61,7 +62,14 @@ export class OrdersApi extends HttpApiGroup.make("orders")
       .addError(IdempotencyKeyConflict, { status: 409 })
       .addError(AddressRequired)
       .addError(AddressNotFound, { status: 422 })
-      .annotate(OpenApi.Summary, "Check the caller's cart out: 201 with the PENDING order and its Location"),
+      .addError(CheckoutOverloaded, { status: 503 })
+      .annotate(OpenApi.Summary, "Check the caller's cart out: 201 with the PENDING order and its Location")
+      .annotate(
+        OpenApi.Description,
+        "Answers 201 at once; the checkout saga runs on, so poll the order until CONFIRMED or FAILED. When more " +
+          "checkouts are in progress than the services can finish soon, nothing is written and the answer is 503 " +
+          "CheckoutOverloaded with a Retry-After header: retry then with the same Idempotency-Key.",
+      ),
   )
   .add(
     HttpApiEndpoint.get("listOrders", "/orders")
