@@ -80,6 +80,12 @@ export const kafkaBrokers = Config.string("KAFKA_BROKERS").pipe(
  */
 export const commandQueuePrefix = Config.string("COMMAND_QUEUE_PREFIX").pipe(Config.withDefault(""))
 
+/**
+ * `OUTBOX_GATHER_MS`: after a commit wakes the outbox relay, how long it waits for more before publishing
+ * them together (src/outbox.ts). Longer: fewer, larger batches (less CPU); shorter: events reach Kafka sooner.
+ */
+export const outboxGatherMillis = Config.integer("OUTBOX_GATHER_MS").pipe(Config.withDefault(100))
+
 /** `LOG_LEVEL`: TRACE | DEBUG | INFO | WARN | ERROR | FATAL | OFF | ALL */
 export const logLevel = Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(undefined))
 

@@ -19,6 +19,7 @@ import { Duration, Effect, Layer, Option, Queue, Schedule, Stream } from "effect
 import type { OutgoingEvent } from "./event-envelope.ts"
 import { KafkaClient, type KafkaError } from "./event-kafka.ts"
 import { EventProducer } from "./event-producer.ts"
+import { outboxGatherMillis } from "./config.ts"
 import { outboxPending, outboxPublished } from "./metrics.ts"
 
 /** The NOTIFY channel appends raise on commit, so an idle relay wakes at once instead of at its next poll. */
@@ -65,7 +66,8 @@ export interface OutboxRelayOptions {
   readonly pollInterval?: Duration.DurationInput
   /**
    * After a notification, how long the relay waits for more commits before claiming a batch, so a
-   * busy service publishes one batch per few commits instead of one transaction per commit. Default 10 ms.
+   * busy service publishes one batch per many commits instead of one transaction per commit. Default
+   * `OUTBOX_GATHER_MS` (100 ms): nothing in a request's path waits for an event to reach Kafka.
    */
   readonly gatherDelay?: Duration.DurationInput
   /** Rows claimed and published per transaction. Default 200. */
@@ -105,7 +107,7 @@ const makeRelay = (options: OutboxRelayOptions) =>
     const batchSize = options.batchSize ?? 200
     const pgClient = options.listen === false ? Option.none() : yield* Effect.serviceOption(PgClient.PgClient)
     const pollInterval = options.pollInterval ?? Duration.millis(Option.isSome(pgClient) ? 2_000 : 250)
-    const gatherDelay = options.gatherDelay ?? Duration.millis(10)
+    const gatherDelay = options.gatherDelay ?? Duration.millis(yield* outboxGatherMillis)
     const afterPublish = options.afterPublish ?? (() => Effect.void)
 
     /**
