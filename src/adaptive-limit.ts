@@ -1,9 +1,9 @@
 /**
  * How many units of work (sagas) to run at once, following what the system behind them completes
  * instead of a fixed number: a gradient limit. While the recent latency stays within `tolerance` of
- * the lowest latency seen lately, the system has room and the limit grows (by its square root, and
- * only while the work actually fills it); once the latency grows past that, work is queueing inside
- * the system, so the limit shrinks in proportion. The lowest latency is kept over two windows, so it
+ * the lowest latency seen lately (or under a floor), the system has room and the limit grows (by its
+ * square root, and only while the work actually fills it); once the latency grows past that, work is
+ * queueing inside the system, so the limit shrinks in proportion. The lowest latency is kept over two windows, so it
  * follows a system that got slower for good (a new deployment, a bigger database) instead of
  * remembering a fast moment forever.
  *
@@ -17,6 +17,12 @@ export interface GradientLimitOptions {
   readonly tolerance?: number
   /** How long the lowest latency is remembered, in ms (default 10 s; kept over two such windows). */
   readonly windowMillis?: number
+  /**
+   * Latency (ms) below which nothing counts as queueing, whatever the lowest was (default 0). Work that
+   * is batched downstream gets slower per unit as it gets cheaper in total: without a floor, the limit
+   * would shrink the batches that make the system fast.
+   */
+  readonly floorMillis?: number
 }
 
 export interface GradientLimit {
@@ -31,6 +37,7 @@ export interface GradientLimit {
 export const makeGradientLimit = (options: GradientLimitOptions): GradientLimit => {
   const tolerance = options.tolerance ?? 2
   const windowMillis = options.windowMillis ?? 10_000
+  const floorMillis = options.floorMillis ?? 0
   let estimate = options.initial
   let recent: number | undefined
   let lowestNow = Number.POSITIVE_INFINITY
@@ -51,7 +58,7 @@ export const makeGradientLimit = (options: GradientLimitOptions): GradientLimit 
       lowestNow = Math.min(lowestNow, latencyMillis)
       recent = recent === undefined ? latencyMillis : 0.8 * recent + 0.2 * latencyMillis
       const lowest = Math.min(lowestNow, lowestBefore)
-      const gradient = Math.max(0.5, Math.min(1, (tolerance * lowest) / recent))
+      const gradient = Math.max(0.5, Math.min(1, Math.max(tolerance * lowest, floorMillis) / recent))
       // Growing a limit the work does not reach would only let a later burst in all at once.
       const used = inFlight >= estimate / 2
       const target = gradient < 1 ? estimate * gradient : used ? estimate + Math.sqrt(estimate) : estimate

@@ -5,9 +5,15 @@
  * over the one that took over. Chosen over a Redis lock because the lease then lives in the same
  * transaction domain as the saga rows it guards: no clock or fencing token has to cross systems.
  * Tables: migrations/order/0002_saga_log.sql (saga_instances, saga_steps).
+ *
+ * The forward path's writes — a step started, a step completed with the next one started or the saga
+ * completed — are group-committed (group-commit.ts): the sagas of this process writing at the same
+ * moment share one statement, each still waiting for its own write (and its own lease check) before
+ * its next step acts.
  */
 import { SqlClient, type SqlError } from "@effect/sql"
-import { Duration, Effect, Layer, Option, Schema } from "effect"
+import { Duration, Effect, Exit, Layer, Option, Schema } from "effect"
+import { makeGroupCommit } from "./group-commit.ts"
 import {
   SagaFailure,
   SagaLog,
@@ -37,6 +43,17 @@ interface StepRow {
   readonly action: StepEntry["action"]
   readonly result: unknown
   readonly compensated: boolean
+}
+
+/** One saga's forward write: its step rows, and whether the saga completes with them. */
+interface ForwardWrite {
+  readonly sagaId: string
+  readonly entries: ReadonlyArray<{
+    readonly step: string
+    readonly action: StepEntry["action"]
+    readonly result: unknown
+  }>
+  readonly finish: boolean
 }
 
 const decodeFailure = Schema.decodeUnknownOption(SagaFailure)
@@ -76,6 +93,79 @@ export const makePostgresSagaLog = (options: PostgresSagaLogOptions = {}) =>
             RETURNING step`,
       )
 
+    /**
+     * Every saga's rows in one statement, each saga's only while this owner holds its lease. Answers,
+     * per saga, whether it was held (and, when finishing, completed).
+     */
+    const writeForward = (batch: ReadonlyArray<ForwardWrite>) => {
+      const rows = batch.flatMap((write) =>
+        write.entries.map((entry) => ({
+          saga_id: write.sagaId,
+          step: entry.step,
+          action: entry.action,
+          result: entry.result === undefined ? null : entry.result,
+          finish: write.finish,
+        })),
+      )
+      return sql<{ id: string; finished: boolean }>`
+        WITH entries AS (
+          SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+            AS e (saga_id text, step text, action text, result jsonb, finish boolean)
+        ), held AS (
+          SELECT id FROM saga_instances
+          WHERE id IN (SELECT saga_id FROM entries) AND lease_owner = ${owner} AND state IN ('running', 'compensating')
+        ), written AS (
+          INSERT INTO saga_steps (saga_id, step, action, result)
+          SELECT e.saga_id, e.step, e.action, e.result FROM entries e WHERE e.saga_id IN (SELECT id FROM held)
+          ON CONFLICT (saga_id, step) DO UPDATE
+            SET action = EXCLUDED.action, result = EXCLUDED.result, updated_at = now()
+          RETURNING saga_id
+        ), finished AS (
+          UPDATE saga_instances
+          SET state = 'completed', failure = NULL, lease_owner = NULL, lease_until = NULL, updated_at = now()
+          WHERE id IN (SELECT saga_id FROM entries WHERE finish) AND id IN (SELECT id FROM held)
+            AND lease_owner = ${owner}
+          RETURNING id
+        )
+        SELECT h.id, EXISTS (SELECT 1 FROM finished f WHERE f.id = h.id) AS finished FROM held h`.pipe(
+        Effect.map((answered) => {
+          const outcome = new Map(answered.map((row) => [row.id, row.finished]))
+          return batch.map((write): Exit.Exit<void, SagaLogError> => {
+            const finished = outcome.get(write.sagaId)
+            return finished === undefined || (write.finish && !finished)
+              ? Exit.fail(
+                  new SagaLogError({
+                    reason: "lease-lost",
+                    sagaId: write.sagaId,
+                    message: `lease not held by ${owner}`,
+                  }),
+                )
+              : Exit.void
+          })
+        }),
+        Effect.mapError((error) => unavailable(batch[0]?.sagaId ?? "*")(error)),
+      )
+    }
+
+    /** A saga appears at most once per statement (ON CONFLICT cannot touch a row twice): repeats go in another. */
+    const writeRounds = (batch: ReadonlyArray<ForwardWrite>) =>
+      Effect.gen(function* () {
+        const rounds: Array<Array<ForwardWrite>> = []
+        for (const write of batch) {
+          const round = rounds.find((r) => r.every((other) => other.sagaId !== write.sagaId))
+          if (round === undefined) rounds.push([write])
+          else round.push(write)
+        }
+        const answers = new Map<ForwardWrite, Exit.Exit<void, SagaLogError>>()
+        for (const round of rounds) {
+          const exits = yield* writeForward(round)
+          round.forEach((write, index) => answers.set(write, exits[index] ?? Exit.void))
+        }
+        return batch.map((write) => answers.get(write) ?? Exit.void)
+      })
+
+    const forward = yield* makeGroupCommit(writeRounds)
+
     const service: SagaLogService = {
       owner,
       create: (id, name, input, deadline) =>
@@ -106,37 +196,23 @@ export const makePostgresSagaLog = (options: PostgresSagaLogOptions = {}) =>
           }
           return record
         }).pipe(Effect.catchTag("SqlError", (error) => Effect.fail(unavailable(id)(error)))),
-      stepStarted: (id, step) => upsertStep(id, step, "started", undefined),
+      stepStarted: (id, step) =>
+        forward({ sagaId: id, entries: [{ step, action: "started", result: null }], finish: false }),
       stepCompleted: (id, step, result) => upsertStep(id, step, "completed", result),
-      // One statement each: the step rows (and the saga's completion) are written together or not at all,
-      // and only while this owner holds the lease.
+      // The step rows (and the saga's completion) are written together or not at all, and only while this
+      // owner holds the lease.
       stepCompletedThen: (id, step, result, next) =>
-        next === "finish"
-          ? guarded(
-              id,
-              sql`WITH completed AS (
-                    INSERT INTO saga_steps (saga_id, step, action, result)
-                    SELECT ${id}, ${step}, 'completed', ${result === undefined ? null : JSON.stringify(result)}::jsonb
-                    WHERE EXISTS (${holds(id)})
-                    ON CONFLICT (saga_id, step) DO UPDATE
-                      SET action = EXCLUDED.action, result = EXCLUDED.result, updated_at = now()
-                    RETURNING step)
-                  UPDATE saga_instances
-                  SET state = 'completed', failure = NULL, lease_owner = NULL, lease_until = NULL, updated_at = now()
-                  WHERE id = ${id} AND lease_owner = ${owner} AND EXISTS (SELECT 1 FROM completed)
-                  RETURNING id`,
-            )
-          : guarded(
-              id,
-              sql`INSERT INTO saga_steps (saga_id, step, action, result)
-                  SELECT ${id}, entry.step, entry.action, entry.result
-                  FROM (VALUES (${step}, 'completed', ${result === undefined ? null : JSON.stringify(result)}::jsonb),
-                               (${next.started}, 'started', NULL::jsonb)) AS entry (step, action, result)
-                  WHERE EXISTS (${holds(id)})
-                  ON CONFLICT (saga_id, step) DO UPDATE
-                    SET action = EXCLUDED.action, result = EXCLUDED.result, updated_at = now()
-                  RETURNING step`,
-            ),
+        forward({
+          sagaId: id,
+          entries:
+            next === "finish"
+              ? [{ step, action: "completed", result }]
+              : [
+                  { step, action: "completed", result },
+                  { step: next.started, action: "started", result: null },
+                ],
+          finish: next === "finish",
+        }),
       stepFailed: (id, step, failure) =>
         sql
           .withTransaction(
@@ -203,4 +279,4 @@ export const makePostgresSagaLog = (options: PostgresSagaLogOptions = {}) =>
   })
 
 export const PostgresSagaLogLive = (options: PostgresSagaLogOptions = {}) =>
-  Layer.effect(SagaLog, makePostgresSagaLog(options))
+  Layer.scoped(SagaLog, makePostgresSagaLog(options))

@@ -13,6 +13,7 @@
  */
 import { Duration, Effect, FiberSet, Option, Schedule } from "effect"
 import { makeGradientLimit } from "./adaptive-limit.ts"
+import { makeFifoGate } from "./fifo-gate.ts"
 import * as Saga from "./saga.ts"
 import { SagaLog } from "./saga-log.ts"
 import { sagaConcurrencyLimit, sagaQueued, sagaRecoveries, sagaRuns, sagaStarts } from "./metrics.ts"
@@ -22,8 +23,16 @@ export interface SagaRunnerOptions {
   readonly recoveryInterval?: Duration.DurationInput
   readonly claimBatch?: number
   readonly lease?: Duration.DurationInput
-  /** Bounds of the sagas driven at once; the limit moves between them (default 4 to 256, from 16). */
-  readonly concurrency?: { readonly min?: number; readonly max?: number; readonly initial?: number }
+  /**
+   * Bounds of the sagas driven at once; the limit moves between them (default 4 to 256, from 16), and
+   * does not shrink while sagas take less than `latencyFloorMillis` (default 100 ms).
+   */
+  readonly concurrency?: {
+    readonly min?: number
+    readonly max?: number
+    readonly initial?: number
+    readonly latencyFloorMillis?: number
+  }
   /** `admission` refuses once the sagas waiting for a permit would wait longer than this (default 3 s). */
   readonly maxQueueSeconds?: number
 }
@@ -45,54 +54,42 @@ export const makeSagaRunner = <R>(sagas: ReadonlyArray<AnySaga<R>>, options: Sag
       initial: Math.min(max, options.concurrency?.initial ?? 16),
       min: Math.min(max, options.concurrency?.min ?? 4),
       max,
+      floorMillis: options.concurrency?.latencyFloorMillis ?? 100,
     })
-    const permits = yield* Effect.makeSemaphore(limiter.limit())
+    const gate = makeFifoGate(limiter.limit())
     const maxQueueSeconds = options.maxQueueSeconds ?? 3
     const labels = { service: options.service }
-    let waiting = 0
-    let inFlight = 0
     sagaConcurrencyLimit.set(labels, limiter.limit())
 
     /**
      * Seconds a saga created now would wait for a permit (Little's law over the recent latency; a second
      * per saga until one has finished).
      */
-    const expectedWaitSeconds = () =>
-      waiting === 0 ? 0 : (waiting * (limiter.recentLatency() ?? 1000)) / 1000 / Math.max(1, limiter.limit())
+    const expectedWaitSeconds = () => {
+      const waiting = gate.waiting()
+      return waiting === 0 ? 0 : (waiting * (limiter.recentLatency() ?? 1000)) / 1000 / Math.max(1, limiter.limit())
+    }
 
+    /** Runs a saga under a permit, and feeds how long it took to the limit. */
     const admitted = <A, E, R2>(run: Effect.Effect<A, E, R2>) =>
       Effect.suspend(() => {
-        let started = false
-        const body = Effect.suspend(() => {
-          started = true
-          waiting--
-          inFlight++
-          const began = performance.now()
-          return run.pipe(
-            Effect.tap(() =>
-              Effect.suspend(() => {
-                const before = limiter.limit()
-                const after = limiter.sample(performance.now() - began, inFlight, Date.now())
-                if (after === before) return Effect.void
-                sagaConcurrencyLimit.set(labels, after)
-                return permits.resize(after)
-              }),
-            ),
-            Effect.ensuring(Effect.sync(() => inFlight--)),
-          )
-        })
-        waiting++
-        sagaQueued.set(labels, waiting)
-        return permits
-          .withPermits(1)(body)
-          .pipe(
-            Effect.ensuring(
+        const queued = gate.withPermit(
+          Effect.suspend(() => {
+            sagaQueued.set(labels, gate.waiting())
+            const began = performance.now()
+            return Effect.tap(run, () =>
               Effect.sync(() => {
-                if (!started) waiting--
-                sagaQueued.set(labels, waiting)
+                const before = limiter.limit()
+                const after = limiter.sample(performance.now() - began, gate.inFlight(), Date.now())
+                if (after === before) return
+                sagaConcurrencyLimit.set(labels, after)
+                gate.resize(after)
               }),
-            ),
-          )
+            )
+          }),
+        )
+        sagaQueued.set(labels, gate.waiting() + 1)
+        return queued
       })
     yield* Effect.forkScoped(log.renewAll.pipe(Effect.ignore, Effect.repeat(Schedule.spaced(renewEvery))))
 

@@ -155,8 +155,12 @@ export const checkoutSaga = Saga.make("checkout", CheckoutInput)
       Effect.gen(function* () {
         const inventory = yield* InventoryClient
         const bus = yield* CommandBus
-        yield* inventory.Commit({ reservationId: results.reserveStock.reservationId })
+        // The order is confirmed first: its PENDING guard is what a concurrent CancelOrder races for, so
+        // a cancelled order fails this step before anything acted (committed stock cannot be released).
+        // The commit after it is idempotent, and its reservation outlives any saga (15 min against the
+        // checkout deadline), so a resumed confirm finds it still there.
         yield* markConfirmed(input, results.reserveCart)
+        yield* inventory.Commit({ reservationId: results.reserveStock.reservationId })
         // The cart is emptied after the order is confirmed; a lost clear leaves a frozen cart that the
         // next reserve for this order would find already done, so it is sent, not awaited.
         yield* bus.send(ClearCart, { orderId: input.orderId, userId: input.userId }, { id: `${key}:clear` })

@@ -28,6 +28,16 @@ describe("gradient limit", () => {
     expect(limit.limit()).toBe(3)
   })
 
+  test("below the latency floor nothing counts as queueing (batched work gets slower per unit as it gets cheaper)", () => {
+    const limit = makeGradientLimit({ initial: 16, min: 2, max: 64, floorMillis: 100 })
+    let now = 0
+    limit.sample(5, 16, (now += 1))
+    for (let i = 0; i < 200; i++) limit.sample(80, limit.limit(), (now += 10))
+    expect(limit.limit()).toBe(64)
+    for (let i = 0; i < 200; i++) limit.sample(400, limit.limit(), (now += 10))
+    expect(limit.limit()).toBeLessThan(64)
+  })
+
   test("forgets a fast moment after two windows, so a lasting slowdown becomes the new normal", () => {
     const limit = makeGradientLimit({ initial: 16, min: 2, max: 64, windowMillis: 1_000 })
     let now = 0

@@ -35,7 +35,7 @@ const twoSteps = (calls: Array<string>, failSecond = false) =>
     })
 
 const withLog = <A, E, R>(owner: string, lease: Duration.DurationInput, effect: Effect.Effect<A, E, R | SagaLog>) =>
-  Effect.provide(effect, Layer.effect(SagaLog, makePostgresSagaLog({ owner, lease })))
+  Effect.provide(effect, Layer.scoped(SagaLog, makePostgresSagaLog({ owner, lease })))
 
 const create = (id: string, amount: number, deadline = new Date(Date.now() + 60_000)) =>
   Effect.flatMap(SagaLog, (log) => log.create(id, "two-steps", { amount }, deadline))

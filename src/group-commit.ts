@@ -1,0 +1,52 @@
+/**
+ * Group commit across fibers: callers hand an item to one writer fiber and wait for their own outcome;
+ * the writer takes everything pending (up to `maxBatch`) and writes it in one go, so N callers waiting
+ * at the same moment cost one round trip instead of N. Batches form from the load itself — no timer,
+ * no window: an idle system writes each item at once, a busy one writes what piled up during the last
+ * write. Each caller gets its own typed outcome; a failure of the whole write fails every item with it.
+ *
+ * Why not @effect/experimental's `RequestResolver.dataLoader`: it batches across fibers too, but by a
+ * time window, and measured here (200 fibers inserting rows) it doubled Bun's CPU per call; this queue
+ * drained by one fiber costs a Deferred and a queue offer per item.
+ */
+import { Chunk, Deferred, Effect, Exit, Queue } from "effect"
+
+export interface GroupCommitOptions {
+  /** Most items per write. Default 256. */
+  readonly maxBatch?: number
+}
+
+interface Pending<I, A, E> {
+  readonly item: I
+  readonly done: Deferred.Deferred<A, E>
+}
+
+/**
+ * Starts the writer fiber (for the life of the scope) and returns the function callers use. `write`
+ * answers one Exit per item, in the order given.
+ */
+export const makeGroupCommit = <I, A, E, R>(
+  write: (items: ReadonlyArray<I>) => Effect.Effect<ReadonlyArray<Exit.Exit<A, E>>, E, R>,
+  options: GroupCommitOptions = {},
+) =>
+  Effect.gen(function* () {
+    const maxBatch = options.maxBatch ?? 256
+    const queue = yield* Queue.unbounded<Pending<I, A, E>>()
+
+    const drain = Effect.gen(function* () {
+      const batch = Chunk.toReadonlyArray(yield* Queue.takeBetween(queue, 1, maxBatch))
+      const outcome = yield* Effect.exit(write(batch.map((pending) => pending.item)))
+      for (const [index, pending] of batch.entries()) {
+        const own: Exit.Exit<A, E> = Exit.isSuccess(outcome)
+          ? (outcome.value[index] ?? Exit.die(new Error("group commit: no outcome for an item")))
+          : Exit.failCause(outcome.cause)
+        Deferred.unsafeDone(pending.done, own)
+      }
+    })
+    yield* Effect.forkScoped(Effect.forever(drain))
+
+    return (item: I): Effect.Effect<A, E> =>
+      Effect.flatMap(Deferred.make<A, E>(), (done) =>
+        Effect.zipRight(Queue.offer(queue, { item, done }), Deferred.await(done)),
+      )
+  })
