@@ -13,7 +13,7 @@
  * so one aggregate's events reach one partition in the order they were appended — provided the
  * aggregate's own row lock orders its writers (append after the UPDATE of the aggregate, as usual).
  */
-import { SqlClient, type SqlError } from "@effect/sql"
+import { SqlClient, type SqlError, type Statement } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Duration, Effect, Layer, Option, Queue, Schedule, Stream } from "effect"
 import type { OutgoingEvent } from "./event-envelope.ts"
@@ -54,7 +54,30 @@ export class Outbox extends Effect.Service<Outbox>()("platform/Outbox", {
       )} RETURNING pg_notify(${outboxChannel}, 'appended')`
     })
 
-    return { append }
+    /**
+     * The append as one part of a caller's single statement (a CTE): the events are inserted only when
+     * `onlyIf` (an SQL condition over the caller's other CTEs, e.g. `EXISTS (SELECT 1 FROM moved)`) holds.
+     * One statement is atomic by itself, so the caller saves a transaction's BEGIN and COMMIT round trips.
+     */
+    const appendIf = (events: ReadonlyArray<OutgoingEvent>, onlyIf: Statement.Fragment): Statement.Fragment => {
+      const rows = events.map((event) => ({
+        event_id: event.id,
+        event_type: event.type,
+        event_version: event.version,
+        topic: event.topic,
+        event_key: event.partitionKey,
+        envelope: event.value,
+      }))
+      return sql`
+        INSERT INTO outbox (event_id, event_type, event_version, topic, event_key, envelope)
+        SELECT e.event_id, e.event_type, e.event_version, e.topic, e.event_key, e.envelope::jsonb
+        FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+          AS e (event_id uuid, event_type text, event_version integer, topic text, event_key text, envelope text)
+        WHERE ${onlyIf}
+        RETURNING pg_notify(${outboxChannel}, 'appended')`
+    }
+
+    return { append, appendIf }
   }),
 }) {}
 

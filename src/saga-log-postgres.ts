@@ -175,6 +175,11 @@ export const makePostgresSagaLog = (options: PostgresSagaLogOptions = {}) =>
           Effect.asVoid,
           Effect.mapError(unavailable(id)),
         ),
+      createIf: (id, name, input, deadline, onlyIf) =>
+        sql`INSERT INTO saga_instances (id, name, input, state, deadline, lease_owner, lease_until)
+            SELECT ${id}::text, ${name}::text, ${JSON.stringify(input)}::jsonb, 'running', ${deadline}::timestamptz,
+                   ${owner}::text, now() + ${leaseMillis}::int * interval '1 millisecond'
+            WHERE ${onlyIf}`,
       load: (id) =>
         Effect.gen(function* () {
           const sagas = yield* sql<SagaRow>`SELECT id, name, input, state, failure FROM saga_instances WHERE id = ${id}`

@@ -3,6 +3,7 @@
  * belongs to one process (its `owner`): it may only write to sagas whose lease it holds, so two
  * replicas never drive the same saga.
  */
+import type { Statement } from "@effect/sql"
 import { Context, Data, type Effect, type Option, Schema } from "effect"
 
 export type SagaState = "running" | "compensating" | "completed" | "failed"
@@ -47,6 +48,18 @@ export interface SagaLogService {
   readonly owner: string
   /** Creates a running saga leased to this owner. Joins the caller's SQL transaction, if any. */
   readonly create: (id: string, name: string, input: unknown, deadline: Date) => Effect.Effect<void, SagaLogError>
+  /**
+   * A log kept in the caller's own database can create the saga as one part of the caller's single
+   * statement (a CTE), only when `onlyIf` holds: the saga row commits with the caller's rows without a
+   * transaction's extra round trips.
+   */
+  readonly createIf?: (
+    id: string,
+    name: string,
+    input: unknown,
+    deadline: Date,
+    onlyIf: Statement.Fragment,
+  ) => Statement.Fragment
   readonly load: (id: string) => Effect.Effect<SagaRecord, SagaLogError>
   readonly stepStarted: (id: string, step: string) => Effect.Effect<void, SagaLogError>
   readonly stepCompleted: (id: string, step: string, result: unknown) => Effect.Effect<void, SagaLogError>

@@ -147,33 +147,127 @@ export class Carts extends Effect.Service<Carts>()("cart/Carts", {
         ),
       )
 
-    const reserve = Effect.fn("Cart.reserve")(function* (command: CartCommand) {
-      return yield* transaction(
+    /**
+     * The active carts of the commands' users, locked, with their lines, and the replies already stored
+     * for `name`: what a batch of saga commands decides on, read in three statements whatever its size.
+     */
+    const loadFor = (commands: ReadonlyArray<CartCommand>, name: string) =>
+      Effect.gen(function* () {
+        const stored = yield* repository.findReplies(
+          commands.map((command) => command.orderId),
+          name,
+        )
+        const carts = yield* repository.lockExistingMany([...new Set(commands.map((command) => command.userId))])
+        const items = name === "reserve" ? yield* repository.itemsOfMany(carts.map((cart) => cart.id)) : []
+        const itemsOf = new Map<string, Array<ItemRow>>()
+        for (const item of items) itemsOf.set(item.cart_id, [...(itemsOf.get(item.cart_id) ?? []), item])
+        return {
+          stored,
+          cartOf: new Map(carts.map((cart) => [cart.user_id, cart])),
+          itemsOf: (cartId: string) => itemsOf.get(cartId) ?? [],
+        }
+      })
+
+    /**
+     * Reserves many carts in one transaction (the saga's commands arrive together under load). Each command is
+     * decided on its own, in arrival order, against the state the ones before it left: a second order of the
+     * same user finds the cart frozen by the first.
+     */
+    const reserveMany = (commands: ReadonlyArray<CartCommand>) =>
+      transaction(
         Effect.gen(function* () {
-          const stored = yield* storedReply(command, "reserve", decodeReserveReply)
-          if (Option.isSome(stored)) return stored.value
-          const cart = yield* repository.lockActive(command.userId)
-          if (cart.status === "frozen" && cart.order_id !== command.orderId) {
-            return new CartFrozen({ userId: command.userId, orderId: cart.order_id as CartCommand["orderId"] })
+          const { stored, cartOf, itemsOf } = yield* loadFor(commands, "reserve")
+          const decided = new Map<string, ReserveCartReply>()
+          const changes: Array<{ cartId: string; status: "frozen"; orderId: string }> = []
+          const toSave: Array<{ orderId: string; command: string; reply: unknown }> = []
+          const replies: Array<ReserveCartReply> = []
+          for (const command of commands) {
+            const earlier = decided.get(command.orderId) ?? stored.get(command.orderId)
+            if (earlier !== undefined) {
+              replies.push(
+                earlier instanceof CartReserved ? earlier : yield* decodeReserveReply(earlier).pipe(Effect.orDie),
+              )
+              continue
+            }
+            const cart = cartOf.get(command.userId)
+            if (cart?.status === "frozen" && cart.order_id !== command.orderId) {
+              replies.push(new CartFrozen({ userId: command.userId, orderId: cart.order_id as CartCommand["orderId"] }))
+              continue
+            }
+            const [first, ...rest] = cart === undefined ? [] : itemsOf(cart.id).map(toLine)
+            if (cart === undefined || first === undefined) {
+              replies.push(new CartEmpty({ userId: command.userId }))
+              continue
+            }
+            if (cart.status !== "frozen") {
+              changes.push({ cartId: cart.id, status: "frozen", orderId: command.orderId })
+              cartOf.set(command.userId, { ...cart, status: "frozen", order_id: command.orderId })
+            }
+            const reply = new CartReserved({
+              orderId: command.orderId,
+              userId: command.userId,
+              cartId: cart.id as CartId,
+              lines: [first, ...rest],
+              total: toCart(cart, itemsOf(cart.id)).total ?? first.lineTotal,
+            })
+            decided.set(command.orderId, reply)
+            toSave.push({
+              orderId: command.orderId,
+              command: "reserve",
+              reply: yield* encodeReserveReply(reply).pipe(Effect.orDie),
+            })
+            replies.push(reply)
           }
-          const items = yield* repository.items(cart.id)
-          const [first, ...rest] = items.map(toLine)
-          if (first === undefined) return new CartEmpty({ userId: command.userId })
-          const frozen =
-            cart.status === "frozen" ? cart : yield* repository.setState(cart.id, "frozen", command.orderId)
-          const snapshot = toCart(frozen, items)
-          const reply: ReserveCartReply = new CartReserved({
-            orderId: command.orderId,
-            userId: command.userId,
-            cartId: cart.id as CartId,
-            lines: [first, ...rest],
-            total: snapshot.total ?? first.lineTotal,
-          })
-          yield* repository.saveReply(command.orderId, "reserve", yield* encodeReserveReply(reply).pipe(Effect.orDie))
-          return reply
+          yield* repository.setStateMany(changes)
+          yield* repository.saveReplies(toSave)
+          return replies
         }),
       )
-    })
+
+    /** Checks many reserved carts out in one transaction; each command decided on its own, as in reserveMany. */
+    const clearMany = (commands: ReadonlyArray<CartCommand>) =>
+      transaction(
+        Effect.gen(function* () {
+          const { stored, cartOf } = yield* loadFor(commands, "clear")
+          const decided = new Map<string, ClearCartReply>()
+          const changes: Array<{ cartId: string; status: "checked_out"; orderId: string }> = []
+          const toSave: Array<{ orderId: string; command: string; reply: unknown }> = []
+          const replies: Array<ClearCartReply> = []
+          for (const command of commands) {
+            const earlier = decided.get(command.orderId) ?? stored.get(command.orderId)
+            if (earlier !== undefined) {
+              replies.push(
+                earlier instanceof CartCleared ? earlier : yield* decodeClearReply(earlier).pipe(Effect.orDie),
+              )
+              continue
+            }
+            const cart = cartOf.get(command.userId)
+            if (cart === undefined || cart.status !== "frozen" || cart.order_id !== command.orderId) {
+              replies.push(new CartNotReserved({ userId: command.userId, orderId: command.orderId }))
+              continue
+            }
+            // Checked out rather than emptied: the lines stay as the record of what the order bought, and the
+            // partial unique index lets the user's next cart begin as a new row.
+            changes.push({ cartId: cart.id, status: "checked_out", orderId: command.orderId })
+            cartOf.delete(command.userId)
+            const reply = new CartCleared({
+              orderId: command.orderId,
+              userId: command.userId,
+              cartId: cart.id as CartId,
+            })
+            decided.set(command.orderId, reply)
+            toSave.push({
+              orderId: command.orderId,
+              command: "clear",
+              reply: yield* encodeClearReply(reply).pipe(Effect.orDie),
+            })
+            replies.push(reply)
+          }
+          yield* repository.setStateMany(changes)
+          yield* repository.saveReplies(toSave)
+          return replies
+        }),
+      )
 
     /** Locks the user's cart and returns it only when it is frozen for this command's order. */
     const lockReservedFor = (command: CartCommand) =>
@@ -198,30 +292,7 @@ export class Carts extends Effect.Service<Carts>()("cart/Carts", {
       )
     })
 
-    const clear = Effect.fn("Cart.clear")(function* (command: CartCommand) {
-      return yield* transaction(
-        Effect.gen(function* () {
-          const stored = yield* storedReply(command, "clear", decodeClearReply)
-          if (Option.isSome(stored)) return stored.value
-          const reservedForOrder = yield* lockReservedFor(command)
-          if (Option.isNone(reservedForOrder)) {
-            return new CartNotReserved({ userId: command.userId, orderId: command.orderId })
-          }
-          // Checked out rather than emptied: the lines stay as the record of what the order bought, and the
-          // partial unique index lets the user's next cart begin as a new row.
-          yield* repository.setState(reservedForOrder.value.id, "checked_out", command.orderId)
-          const reply: ClearCartReply = new CartCleared({
-            orderId: command.orderId,
-            userId: command.userId,
-            cartId: reservedForOrder.value.id as CartId,
-          })
-          yield* repository.saveReply(command.orderId, "clear", yield* encodeClearReply(reply).pipe(Effect.orDie))
-          return reply
-        }),
-      )
-    })
-
-    return { addItem, updateItem, removeItem, getCart, reserve, release, clear }
+    return { addItem, updateItem, removeItem, getCart, reserveMany, release, clearMany }
   }),
   dependencies: [CartRepository.Default, Pricing.Default],
 }) {}

@@ -182,7 +182,70 @@ export class CartRepository extends Effect.Service<CartRepository>()("cart/CartR
         VALUES (${orderId}, ${command}, ${JSON.stringify(reply)}::jsonb)
         ON CONFLICT (order_id, command) DO NOTHING`.pipe(Effect.asVoid, Effect.orDie)
 
+    // Many commands at once (the saga's reserve and clear, group-committed): one statement each. ---------
+
+    /** The active carts of these users, locked in id order (so two batches never wait on each other in a circle). */
+    const lockExistingMany = (userIds: ReadonlyArray<string>) =>
+      userIds.length === 0
+        ? Effect.succeed([] as ReadonlyArray<CartRow>)
+        : sql<CartRow>`
+            SELECT ${cartColumns} FROM carts WHERE user_id IN ${sql.in(userIds)} AND status <> 'checked_out'
+            ORDER BY id FOR UPDATE`.pipe(Effect.orDie)
+
+    const itemsOfMany = (cartIds: ReadonlyArray<string>) =>
+      cartIds.length === 0
+        ? Effect.succeed([] as ReadonlyArray<ItemRow & { readonly cart_id: string }>)
+        : sql<ItemRow & { readonly cart_id: string }>`
+            SELECT cart_id, sku, product_id, name, unit_amount::text AS unit_amount, currency, quantity
+            FROM cart_items WHERE cart_id IN ${sql.in(cartIds)} ORDER BY added_at, sku`.pipe(Effect.orDie)
+
+    const setStateMany = (
+      changes: ReadonlyArray<{
+        readonly cartId: string
+        readonly status: CartStatus | "checked_out"
+        readonly orderId: string | null
+      }>,
+    ) =>
+      changes.length === 0
+        ? Effect.void
+        : sql`
+            UPDATE carts c SET status = v.status, order_id = v.order_id, version = c.version + 1, updated_at = now()
+            FROM jsonb_to_recordset(${JSON.stringify(
+              changes.map((change) => ({ id: change.cartId, status: change.status, order_id: change.orderId })),
+            )}::jsonb) AS v (id text, status text, order_id text)
+            WHERE c.id = v.id`.pipe(Effect.asVoid, Effect.orDie)
+
+    const findReplies = (orderIds: ReadonlyArray<string>, command: string) =>
+      orderIds.length === 0
+        ? Effect.succeed(new Map<string, unknown>())
+        : sql<{ order_id: string; reply: unknown }>`
+            SELECT order_id, reply FROM cart_command_replies
+            WHERE order_id IN ${sql.in(orderIds)} AND command = ${command}`.pipe(
+            Effect.map((rows) => new Map(rows.map((row) => [row.order_id, row.reply]))),
+            Effect.orDie,
+          )
+
+    const saveReplies = (
+      replies: ReadonlyArray<{ readonly orderId: string; readonly command: string; readonly reply: unknown }>,
+    ) =>
+      replies.length === 0
+        ? Effect.void
+        : sql`
+            INSERT INTO cart_command_replies ${sql.insert(
+              replies.map((entry) => ({
+                order_id: entry.orderId,
+                command: entry.command,
+                reply: JSON.stringify(entry.reply),
+              })),
+            )}
+            ON CONFLICT (order_id, command) DO NOTHING`.pipe(Effect.asVoid, Effect.orDie)
+
     return {
+      lockExistingMany,
+      itemsOfMany,
+      setStateMany,
+      findReplies,
+      saveReplies,
       lockActive,
       lockExisting,
       getOrCreate,

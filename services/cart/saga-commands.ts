@@ -3,9 +3,14 @@
  * each on its replyTo queue. A handler that fails (the database away) is retried by the bus with backoff
  * and then dead-lettered; a message that does not decode goes straight to the dead-letter queue. A retry or
  * a redelivery is harmless: Carts answers a repeated command from its stored reply.
+ *
+ * Reserve and clear, the commands of every checkout, are group-committed: the ones in flight at the same
+ * moment (up to the consumer's prefetch) are decided and written in one transaction, each answered with
+ * its own reply.
  */
-import { Effect, Layer } from "effect"
+import { Effect, Exit, Layer } from "effect"
 import {
+  type CartCommand,
   CartClearedReply,
   CartReleasedReply,
   CartReservedReply,
@@ -14,6 +19,7 @@ import {
   ReserveCart,
 } from "../../rpc/cart.ts"
 import { CommandBus, type ConsumeOptions } from "../../src/command-bus.ts"
+import { makeGroupCommit } from "../../src/group-commit.ts"
 import { Carts } from "./carts.ts"
 
 /** The commands consumed; tests pass copies on queues of their own. */
@@ -30,11 +36,19 @@ export const SagaCommandsLive = (queues: SagaCommandQueues = defaultQueues, opti
     Effect.gen(function* () {
       const bus = yield* CommandBus
       const carts = yield* Carts
+      const reserve = yield* makeGroupCommit((commands: ReadonlyArray<CartCommand>) =>
+        Effect.map(carts.reserveMany(commands), (replies) => replies.map(Exit.succeed)),
+      )
+      const clear = yield* makeGroupCommit((commands: ReadonlyArray<CartCommand>) =>
+        Effect.map(carts.clearMany(commands), (replies) => replies.map(Exit.succeed)),
+      )
+      // Enough in flight for the group commit to gather a batch under load.
+      const batched = { prefetch: 64, ...options }
       yield* bus.consume(
         queues.reserve,
         (command, delivery) =>
-          carts.reserve(command).pipe(Effect.flatMap((reply) => delivery.reply(CartReservedReply, reply))),
-        options,
+          reserve(command).pipe(Effect.flatMap((reply) => delivery.reply(CartReservedReply, reply))),
+        batched,
       )
       yield* bus.consume(
         queues.release,
@@ -44,9 +58,8 @@ export const SagaCommandsLive = (queues: SagaCommandQueues = defaultQueues, opti
       )
       yield* bus.consume(
         queues.clear,
-        (command, delivery) =>
-          carts.clear(command).pipe(Effect.flatMap((reply) => delivery.reply(CartClearedReply, reply))),
-        options,
+        (command, delivery) => clear(command).pipe(Effect.flatMap((reply) => delivery.reply(CartClearedReply, reply))),
+        batched,
       )
       yield* Effect.logDebug("saga command consumers started")
     }),

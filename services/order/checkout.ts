@@ -4,7 +4,6 @@
  * compensation is safe whether or not its action happened (a refund of a charge that never happened
  * is a no-op; releasing an unknown reservation is ignored).
  */
-import { SqlClient } from "@effect/sql"
 import { Array as Arr, Effect, Option, Schema } from "effect"
 import { CartReleasedReply, CartReservedReply, ClearCart, ReleaseCart, ReserveCart } from "../../rpc/cart.ts"
 import { Currency, Money, OrderId, Sku, UserId } from "../../rpc/common.ts"
@@ -155,12 +154,14 @@ export const checkoutSaga = Saga.make("checkout", CheckoutInput)
       Effect.gen(function* () {
         const inventory = yield* InventoryClient
         const bus = yield* CommandBus
-        // The order is confirmed first: its PENDING guard is what a concurrent CancelOrder races for, so
-        // a cancelled order fails this step before anything acted (committed stock cannot be released).
-        // The commit after it is idempotent, and its reservation outlives any saga (15 min against the
-        // checkout deadline), so a resumed confirm finds it still there.
-        yield* markConfirmed(input, results.reserveCart)
+        // Committed stock cannot be released, so a concurrent CancelOrder must lose before the commit, not
+        // after: the order is marked confirming (which CancelOrder respects) or found cancelled first.
+        const orders = yield* OrderRepository
+        if (!(yield* orders.markConfirming(input.orderId))) {
+          return yield* new OrderCancelledDuringCheckout({ orderId: input.orderId })
+        }
         yield* inventory.Commit({ reservationId: results.reserveStock.reservationId })
+        yield* markConfirmed(input, results.reserveCart)
         // The cart is emptied after the order is confirmed; a lost clear leaves a frozen cart that the
         // next reserve for this order would find already done, so it is sent, not awaited.
         yield* bus.send(ClearCart, { orderId: input.orderId, userId: input.userId }, { id: `${key}:clear` })
@@ -177,43 +178,38 @@ const markConfirmed = (
   Effect.gen(function* () {
     const orders = yield* OrderRepository
     const outbox = yield* Outbox
-    const confirmed = yield* orders.transition(input.orderId, ["PENDING"], "CONFIRMED")
-    if (Option.isSome(confirmed)) {
-      const event = yield* OrderConfirmed.make(
-        {
-          orderId: input.orderId,
-          userId: input.userId,
-          total: cart.total,
-          items: cart.lines.map((line) => ({
-            sku: line.sku,
-            quantity: line.quantity,
-            lineTotal: Money.make({ amount: line.unitAmount * line.quantity, currency: line.currency }),
-          })),
-        },
-        { key: input.orderId },
-      )
-      yield* outbox.append(event)
-      return
-    }
+    const event = yield* OrderConfirmed.make(
+      {
+        orderId: input.orderId,
+        userId: input.userId,
+        total: cart.total,
+        items: cart.lines.map((line) => ({
+          sku: line.sku,
+          quantity: line.quantity,
+          lineTotal: Money.make({ amount: line.unitAmount * line.quantity, currency: line.currency }),
+        })),
+      },
+      { key: input.orderId },
+    )
+    // The move and its event in one statement; the event only if the order moved.
+    const confirmed = yield* orders.transition(input.orderId, ["PENDING"], "CONFIRMED", Option.none(), (onlyIf) => [
+      outbox.appendIf([event], onlyIf),
+    ])
+    if (Option.isSome(confirmed)) return
     const order = yield* orders.get(input.orderId)
     if (order.status !== "CONFIRMED") return yield* new OrderCancelledDuringCheckout({ orderId: input.orderId })
-  }).pipe(
-    (effect) => Effect.flatMap(SqlClient.SqlClient, (sql) => sql.withTransaction(effect)),
-    Effect.catchTags({ ParseError: Effect.die, OrderNotFound: Effect.die }),
-  )
+  }).pipe(Effect.catchTags({ ParseError: Effect.die, OrderNotFound: Effect.die }))
 
 const markFailed = (input: CheckoutInput, failure: Saga.SagaFailure) =>
   Effect.gen(function* () {
     const orders = yield* OrderRepository
     const outbox = yield* Outbox
     const reason = new OrderFailure({ step: failure.step, reason: failure.tag, message: failure.message })
-    const failed = yield* orders.transition(input.orderId, ["PENDING"], "FAILED", Option.some(reason))
-    if (Option.isSome(failed)) {
-      yield* outbox.append(
-        yield* OrderFailed.make(
-          { orderId: input.orderId, userId: input.userId, step: failure.step, reason: failure.tag },
-          { key: input.orderId },
-        ),
-      )
-    }
-  }).pipe((effect) => Effect.flatMap(SqlClient.SqlClient, (sql) => sql.withTransaction(effect)))
+    const event = yield* OrderFailed.make(
+      { orderId: input.orderId, userId: input.userId, step: failure.step, reason: failure.tag },
+      { key: input.orderId },
+    )
+    yield* orders.transition(input.orderId, ["PENDING"], "FAILED", Option.some(reason), (onlyIf) => [
+      outbox.appendIf([event], onlyIf),
+    ])
+  })

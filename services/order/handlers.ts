@@ -13,7 +13,7 @@ import {
   OrderRpcs,
   OrderShipped,
 } from "../../rpc/order.ts"
-import type { OrderId } from "../../rpc/common.ts"
+import { OrderId } from "../../rpc/common.ts"
 import type { OrderStatus } from "../../rpc/order.ts"
 import { Outbox } from "../../src/outbox.ts"
 import { sagaAdmissionsRefused } from "../../src/metrics.ts"
@@ -57,25 +57,27 @@ export const OrderHandlers = OrderRpcs.toLayer(
               message: "too many checkouts in progress; retry after the given seconds",
             })
           }
-          let sagaInput: unknown
-          const { order, created } = yield* orders.create(request, (orderId) =>
-            Effect.gen(function* () {
-              const input = yield* encodeInput({
-                orderId,
-                userId: request.userId,
-                address: request.address,
-                deliveryZone: ZoneId.make(request.deliveryZone),
-              })
-              const deadline = new Date(Date.now() + deadlineSeconds * 1000)
-              yield* sagaLog.create(orderId, "checkout", input, deadline)
-              sagaInput = input
-              yield* outbox.append(yield* OrderCreated.make({ orderId, userId: request.userId }, { key: orderId }))
-            }),
-          )
-          if (created) yield* runner.start(order.id, "checkout", sagaInput)
+          const orderId = OrderId.make(crypto.randomUUID())
+          const input = yield* encodeInput({
+            orderId,
+            userId: request.userId,
+            address: request.address,
+            deliveryZone: ZoneId.make(request.deliveryZone),
+          })
+          const deadline = new Date(Date.now() + deadlineSeconds * 1000)
+          const event = yield* OrderCreated.make({ orderId, userId: request.userId }, { key: orderId })
+          const createSaga = sagaLog.createIf
+          if (createSaga === undefined)
+            return yield* Effect.dieMessage("the order service needs a saga log in its database")
+          // The order, its saga and its event in one statement (the order's row decides whether the others land).
+          const { order, created } = yield* orders.create(request, orderId, (onlyIf) => [
+            createSaga(orderId, "checkout", input, deadline, onlyIf),
+            outbox.appendIf([event], onlyIf),
+          ])
+          if (created) yield* runner.start(order.id, "checkout", input)
           return order
         }).pipe(
-          Effect.catchTags({ SqlError: Effect.die, ParseError: Effect.die, SagaLogError: Effect.die }),
+          Effect.catchTags({ SqlError: Effect.die, ParseError: Effect.die }),
           Effect.withSpan("Order.placeOrder"),
         ),
 
@@ -87,7 +89,12 @@ export const OrderHandlers = OrderRpcs.toLayer(
       // A cancelled order's saga finds it cancelled when it tries to confirm, and unwinds.
       CancelOrder: ({ orderId }) =>
         Effect.gen(function* () {
-          yield* move(orderId, ["PENDING"], "CANCELLED")
+          // Once the saga began confirming, the order is past cancelling (its stock may be committed).
+          const cancelled = yield* orders.cancel(orderId)
+          if (Option.isNone(cancelled)) {
+            const current = yield* orders.get(orderId)
+            return yield* new InvalidOrderTransition({ orderId, from: current.status, to: "CANCELLED" })
+          }
           const order = yield* orders.get(orderId)
           yield* outbox.append(yield* OrderCancelled.make({ orderId, userId: order.userId }, { key: orderId }))
           return order

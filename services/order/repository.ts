@@ -2,7 +2,7 @@
  * The order service's SQL: orders, their items, and the idempotent creation of an order with its
  * saga row in one transaction.
  */
-import { SqlClient, type SqlError } from "@effect/sql"
+import { SqlClient, type SqlError, type Statement } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
 import { type Money, OrderId, type UserId } from "../../rpc/common.ts"
 import {
@@ -90,6 +90,10 @@ export class OrderRepository extends Effect.Service<OrderRepository>()("order/Or
         updatedAt: row.updated_at.toISOString(),
       })
 
+    /** More CTEs after a statement's first: `, part0 AS (…), part1 AS (…)`. */
+    const withParts = (parts: ReadonlyArray<Statement.Fragment>) =>
+      sql.join(" ", false, "")(parts.map((part, index) => sql`, ${sql.literal(`part${index}`)} AS (${part})`))
+
     const itemsOf = (ids: ReadonlyArray<string>) =>
       ids.length === 0
         ? Effect.succeed([] as ReadonlyArray<ItemRow>)
@@ -105,31 +109,31 @@ export class OrderRepository extends Effect.Service<OrderRepository>()("order/Or
     })
 
     /**
-     * Creates the order PENDING, and calls `withinTransaction` (the saga row) in the same
-     * transaction. A repeated key returns the existing order and `created: false`.
+     * Creates the order PENDING as `orderId` together with what `alongside` adds (the saga row, the event),
+     * in ONE statement: each part is a CTE done only when the order row was inserted. A repeated key
+     * returns the existing order and `created: false`.
      */
-    const create = <E, R>(
+    const create = (
       order: NewOrder,
-      withinTransaction: (orderId: OrderId) => Effect.Effect<void, E, R>,
+      orderId: OrderId,
+      alongside: (onlyIf: Statement.Fragment) => ReadonlyArray<Statement.Fragment>,
     ): Effect.Effect<
       { readonly order: Order; readonly created: boolean },
-      E | IdempotencyKeyConflict | SqlError.SqlError,
-      R
+      IdempotencyKeyConflict | SqlError.SqlError
     > =>
       Effect.gen(function* () {
         const hash = requestHash(order)
-        const orderId = OrderId.make(crypto.randomUUID())
         const inserted = yield* sql<OrderRow>`
-          INSERT INTO orders (id, user_id, idempotency_key, request_hash, status, payment_token, address, delivery_zone)
-          VALUES (${orderId}, ${order.userId}, ${order.idempotencyKey}, ${hash}, 'PENDING', ${order.paymentToken},
-                  ${JSON.stringify(order.address)}::jsonb, ${order.deliveryZone})
-          ON CONFLICT (user_id, idempotency_key) DO NOTHING
-          RETURNING *`
+          WITH placed AS (
+            INSERT INTO orders (id, user_id, idempotency_key, request_hash, status, payment_token, address, delivery_zone)
+            VALUES (${orderId}, ${order.userId}, ${order.idempotencyKey}, ${hash}, 'PENDING', ${order.paymentToken},
+                    ${JSON.stringify(order.address)}::jsonb, ${order.deliveryZone})
+            ON CONFLICT (user_id, idempotency_key) DO NOTHING
+            RETURNING *)
+          ${withParts(alongside(sql`EXISTS (SELECT 1 FROM placed)`))}
+          SELECT * FROM placed`
         const row = inserted[0]
-        if (row !== undefined) {
-          yield* withinTransaction(orderId)
-          return { order: toOrder(row, []), created: true }
-        }
+        if (row !== undefined) return { order: toOrder(row, []), created: true }
         const existing = yield* sql<OrderRow>`
           SELECT * FROM orders WHERE user_id = ${order.userId} AND idempotency_key = ${order.idempotencyKey}`
         const found = existing[0]
@@ -138,7 +142,7 @@ export class OrderRepository extends Effect.Service<OrderRepository>()("order/Or
           return yield* new IdempotencyKeyConflict({ key: order.idempotencyKey, orderId: OrderId.make(found.id) })
         }
         return { order: toOrder(found, yield* itemsOf([found.id])), created: false }
-      }).pipe(sql.withTransaction)
+      })
 
     const list = Effect.fn("Order.list")(function* (userId: UserId, limit: number, before: Option.Option<Date>) {
       const rows = yield* Option.match(before, {
@@ -181,19 +185,43 @@ export class OrderRepository extends Effect.Service<OrderRepository>()("order/Or
         ${setTotal}`)
     }
 
-    /** Moves an order between states only from the ones allowed; returns None when it was not in `from`. */
+    /**
+     * Moves an order between states only from the ones allowed, with what `alongside` adds (its event) in the
+     * same statement when it moved; returns None when it was not in `from`.
+     */
     const transition = (
       orderId: OrderId,
       from: ReadonlyArray<OrderStatus>,
       to: OrderStatus,
       failure: Option.Option<OrderFailure> = Option.none(),
+      alongside: (onlyIf: Statement.Fragment) => ReadonlyArray<Statement.Fragment> = () => [],
     ) =>
       sql<OrderRow>`
-        UPDATE orders SET status = ${to}, updated_at = now(),
-          failure = ${Option.match(failure, { onNone: () => null, onSome: (f) => JSON.stringify(f) })}::jsonb
-        WHERE id = ${orderId} AND status IN ${sql.in(from)}
+        WITH moved AS (
+          UPDATE orders SET status = ${to}, updated_at = now(),
+            failure = ${Option.match(failure, { onNone: () => null, onSome: (f) => JSON.stringify(f) })}::jsonb
+          WHERE id = ${orderId} AND status IN ${sql.in(from)}
+          RETURNING *)
+        ${withParts(alongside(sql`EXISTS (SELECT 1 FROM moved)`))}
+        SELECT * FROM moved`.pipe(Effect.map((rows) => Option.fromNullable(rows[0])))
+
+    /**
+     * Marks a PENDING order as being confirmed, after which CancelOrder refuses it; true also when it is
+     * already confirmed (a resumed saga), false when it was cancelled (or failed) first.
+     */
+    const markConfirming = (orderId: OrderId) =>
+      sql<{ status: OrderStatus }>`
+        UPDATE orders SET confirming = (status = 'PENDING') WHERE id = ${orderId} RETURNING status`.pipe(
+        Effect.map((rows) => rows[0]?.status === "PENDING" || rows[0]?.status === "CONFIRMED"),
+      )
+
+    /** PENDING → CANCELLED unless the saga began confirming; returns None when not moved. */
+    const cancel = (orderId: OrderId) =>
+      sql<OrderRow>`
+        UPDATE orders SET status = 'CANCELLED', updated_at = now()
+        WHERE id = ${orderId} AND status = 'PENDING' AND NOT confirming
         RETURNING *`.pipe(Effect.map((rows) => Option.fromNullable(rows[0])))
 
-    return { get, create, list, copyItems, transition }
+    return { get, create, list, copyItems, transition, markConfirming, cancel }
   }),
 }) {}

@@ -13,6 +13,7 @@ import type { Currency } from "../../rpc/common.ts"
 import { amqpUrl } from "../../src/config.ts"
 import { CommandBus, deadLetterQueueName } from "../../src/command-bus.ts"
 import { deadLetters } from "../../src/metrics.ts"
+import { Carts } from "../../services/cart/carts.ts"
 import { CatalogClient } from "../../services/cart/catalog-client.ts"
 import { testRuntime } from "../support/run.ts"
 import { CartClient, CartTest, declaredQueues, newSku, newUser, TestConfig, testQueues } from "./support.ts"
@@ -216,6 +217,47 @@ describe("saga commands over RabbitMQ", () => {
         expect(yield* reserve({ orderId, userId })).toEqual(reply)
         // A reserve for another order while frozen is refused, naming the order that holds the cart.
         expect(yield* reserve({ orderId: newOrder(), userId })).toMatchObject(frozen)
+      }),
+    ))
+
+  test("commands decided in one batch: each gets its own reply, a failing one fails only itself, a repeat acts once", () =>
+    cart.run(
+      Effect.gen(function* () {
+        const carts = yield* Carts
+        const [a, b] = [yield* filledCart, yield* filledCart]
+        const empty = newUser()
+        const [orderA, orderB, orderOther] = [newOrder(), newOrder(), newOrder()]
+        const replies = yield* carts.reserveMany([
+          { orderId: orderA, userId: a.userId },
+          { orderId: newOrder(), userId: empty },
+          { orderId: orderB, userId: b.userId },
+          { orderId: orderA, userId: a.userId },
+          { orderId: orderOther, userId: a.userId },
+        ])
+        expect(replies.map((reply) => reply._tag)).toEqual([
+          "CartReserved",
+          "CartEmpty",
+          "CartReserved",
+          "CartReserved",
+          "CartFrozen",
+        ])
+        expect(replies[3]).toEqual(replies[0])
+        expect(replies[4]).toMatchObject({ orderId: orderA })
+        const client = yield* CartClient
+        expect(yield* client.GetCart({ userId: a.userId })).toMatchObject({ status: "frozen", orderId: orderA })
+        expect(yield* client.GetCart({ userId: b.userId })).toMatchObject({ status: "frozen", orderId: orderB })
+        // The stored replies answer the same commands later, one at a time, over the bus.
+        expect(yield* reserve({ orderId: orderA, userId: a.userId })).toEqual(replies[0] as (typeof replies)[number])
+
+        const cleared = yield* carts.clearMany([
+          { orderId: orderA, userId: a.userId },
+          { orderId: orderOther, userId: b.userId },
+          { orderId: orderA, userId: a.userId },
+        ])
+        expect(cleared.map((reply) => reply._tag)).toEqual(["CartCleared", "CartNotReserved", "CartCleared"])
+        expect(cleared[2]).toEqual(cleared[0])
+        expect(yield* client.GetCart({ userId: a.userId })).toMatchObject({ status: "open", lines: [] })
+        expect(yield* client.GetCart({ userId: b.userId })).toMatchObject({ status: "frozen", orderId: orderB })
       }),
     ))
 
