@@ -3,7 +3,8 @@
  * the answers do, each from a customer with a bearer token and a cart filled beforehand through the
  * API, each with its own Idempotency-Key. Reports the answers by status, the 201's p50/p99, confirmed
  * checkouts per second, time to CONFIRMED (from the order database's timestamps), CPU ms per accepted checkout
- * per process and SQL statements per checkout per service database (pg_stat_statements), then checks
+ * per process, SQL statements per checkout per service database (pg_stat_statements) and each process's
+ * resident memory once the step's orders are done, then checks
  * the invariants from the databases: no SKU oversold and stock reconciled with the confirmed orders,
  * one order per key, no capture without a confirmed order or a refund.
  *
@@ -21,7 +22,7 @@ import { loadavg } from "node:os"
 import { AuthSession } from "../../rpc/user.ts"
 import { bodyAs, type Client, stockedProduct, unique } from "../../test/gateway/support.ts"
 import { latencyOf, runOpenModel } from "../load/open-model.ts"
-import { cpuMsPer, cpuSeconds } from "../load/process-cpu.ts"
+import { cpuMsPer, cpuSeconds, rssMb } from "../load/process-cpu.ts"
 import { percentile } from "../load/stats.ts"
 import { statementCounts, statementsAvailable, statementsPer } from "../load/statements.ts"
 import { type RestWorld, startRestWorld } from "../load/world.ts"
@@ -142,6 +143,7 @@ const step = async (
     await Bun.sleep(100)
   }
   const cpuAfter = cpuSeconds(world.processes)
+  const memory = rssMb(world.processes)
   const statementsAfter = databases.stats === undefined ? undefined : await statementCounts(databases.stats)
   const rows = (await databases.order`
     SELECT id, status, extract(epoch FROM created_at) AS created, extract(epoch FROM updated_at) AS updated
@@ -193,6 +195,7 @@ const step = async (
     toConfirmedP99Ms: Number(percentile(toConfirm, 99).toFixed(1)),
     cpuMsPerCheckout: cpu,
     statementsPerCheckout: statements,
+    rssMb: memory,
     invariants,
     keptUp,
     sustained,

@@ -56,3 +56,18 @@ export const cpuMsPer = (before: ReadonlyMap<string, number>, after: ReadonlyMap
   perUnit.mesh = Number(mesh.toFixed(2))
   return perUnit
 }
+
+/** Resident memory (MB) of each named process now, from /proc (0 for one that is gone). */
+export const rssMb = (processes: ReadonlyMap<string, number>): Record<string, number> => {
+  const sizes: Record<string, number> = {}
+  for (const [name, pid] of processes) {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, "utf8")
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
+      sizes[name] = Math.round(kb / 1024)
+    } catch {
+      sizes[name] = 0
+    }
+  }
+  return sizes
+}

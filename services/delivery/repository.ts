@@ -198,28 +198,41 @@ export class DeliveryRepository extends Effect.Service<DeliveryRepository>()("de
             return yield* existing === undefined ? new NoSuchSlot() : new NoRoom({ capacity: existing.capacity })
           }
           const id = `shp_${crypto.randomUUID()}`
-          const inserted = yield* sql<{ id: string }>`
-            INSERT INTO shipments (id, order_id, slot_id, address, status)
-            VALUES (${id}, ${orderId}, ${slotId}, ${JSON.stringify(address)}::jsonb, 'booked')
-            ON CONFLICT (order_id) DO NOTHING
-            RETURNING id`
-          if (inserted.length === 0) return yield* new OrderAlreadyBooked()
-          const row = first(yield* sql<ShipmentRow>`${shipmentSelect} WHERE s.id = ${id}`)
-          if (row === undefined) return yield* Effect.dieMessage(`shipment ${id} vanished`)
-          const shipment = toShipment(row)
-          yield* outbox.append(
-            yield* ShipmentBooked.make(
-              {
-                shipmentId: shipment.id,
-                orderId: shipment.orderId,
-                slotId: shipment.slotId,
-                zoneId: shipment.zoneId,
-                startsAt: shipment.startsAt,
-                endsAt: shipment.endsAt,
-              },
-              { key: shipment.orderId },
-            ),
+          // The shipment is known from the slot's row: no read back. Its event rides on the same INSERT,
+          // written only if the shipment was (a repeat of the order conflicts and rolls the place back).
+          const event = yield* ShipmentBooked.make(
+            {
+              shipmentId: id as ShipmentId,
+              orderId: orderId as OrderId,
+              slotId: slot.id as SlotId,
+              zoneId: slot.zone_id as ZoneId,
+              startsAt: slot.starts_at,
+              endsAt: slot.ends_at,
+            },
+            { key: orderId },
           )
+          const inserted = yield* sql<{ created_at: Date; updated_at: Date }>`
+            WITH booked AS (
+              INSERT INTO shipments (id, order_id, slot_id, address, status)
+              VALUES (${id}, ${orderId}, ${slotId}, ${JSON.stringify(address)}::jsonb, 'booked')
+              ON CONFLICT (order_id) DO NOTHING
+              RETURNING created_at, updated_at),
+            event AS (${outbox.appendIf([event], sql`EXISTS (SELECT 1 FROM booked)`)})
+            SELECT created_at, updated_at FROM booked`
+          const row = inserted[0]
+          if (row === undefined) return yield* new OrderAlreadyBooked()
+          const shipment = toShipment({
+            id,
+            order_id: orderId,
+            slot_id: slot.id,
+            zone_id: slot.zone_id,
+            starts_at: slot.starts_at,
+            ends_at: slot.ends_at,
+            address,
+            status: "booked",
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+          })
           return shipment
         }).pipe(Effect.catchTag("ParseError", Effect.die)),
       )

@@ -39,7 +39,7 @@ export class Charges extends Effect.Service<Charges>()("payment/Charges", {
     const drive = (row: PaymentRow) => {
       const { amount, customer } = toPayment(row)
       return provider.charge({ key: row.idempotency_key, amount, customer }).pipe(
-        Effect.flatMap((outcome) => repository.settlePayment(row.id, outcome)),
+        Effect.flatMap((outcome) => repository.settlePayment(row, outcome)),
         Effect.uninterruptible,
       )
     }
@@ -90,16 +90,15 @@ export class Charges extends Effect.Service<Charges>()("payment/Charges", {
         if (inserted !== undefined) {
           // The payment row is written before the void is read, and a refund writes the void before it
           // reads payments: whichever comes second sees the other, so a voided order is never captured.
-          if (yield* repository.isVoided(request.orderId)) {
-            yield* repository.settlePayment(inserted.id, {
-              _tag: "Declined",
-              reference: `void_${inserted.id}`,
-              reason: "order_voided",
-            })
-          } else {
-            yield* drive(inserted)
-          }
-          return yield* answer(yield* load(inserted.id))
+          const settled = (yield* repository.isVoided(request.orderId))
+            ? yield* repository.settlePayment(inserted, {
+                _tag: "Declined",
+                reference: `void_${inserted.id}`,
+                reason: "order_voided",
+              })
+            : yield* drive(inserted)
+          // Settled by this request as a rule; by a driver that took over only if this one stalled past its lease.
+          return yield* answer(settled ?? (yield* load(inserted.id)))
         }
         const existing = yield* repository.findByKey(request.idempotencyKey)
         if (existing === undefined) return yield* Effect.dieMessage(`payment key ${request.idempotencyKey} vanished`)

@@ -175,42 +175,42 @@ export class PaymentRepository extends Effect.Service<PaymentRepository>()("paym
         RETURNING id`.pipe(Effect.map((rows) => rows.length > 0))
 
     /**
-     * Records the provider's answer, once: only a payment still pending moves, so a second driver (after a
-     * takeover) finds it settled and records nothing. Its event is written in the same transaction.
+     * Records the provider's answer for `row` (a payment read or inserted before), once: only a payment
+     * still pending moves, so a second driver (after a takeover) finds it settled and records nothing. The
+     * move, its transaction row and its event are one statement. Answers the settled row, or undefined
+     * when another driver had settled it.
      */
-    const settlePayment = (id: string, outcome: ChargeOutcome) =>
-      sql.withTransaction(
-        Effect.gen(function* () {
-          const status = outcome._tag === "Captured" ? "captured" : "declined"
-          const reason = outcome._tag === "Declined" ? outcome.reason : null
-          const row = first(
-            yield* sql<PaymentRow>`
-              UPDATE payments
-              SET status = ${status}, decline_reason = ${reason}, provider_reference = ${outcome.reference},
-                  updated_at = now()
-              WHERE id = ${id} AND status = 'pending'
-              RETURNING ${paymentColumns}`,
-          )
-          if (row === undefined) return
-          yield* sql`
+    const settlePayment = (row: PaymentRow, outcome: ChargeOutcome) =>
+      Effect.gen(function* () {
+        const status = outcome._tag === "Captured" ? "captured" : "declined"
+        const reason = outcome._tag === "Declined" ? outcome.reason : null
+        const fields = {
+          paymentId: row.id as PaymentId,
+          orderId: row.order_id as OrderId,
+          customer: row.customer as UserId,
+          amount: new Money({ amount: row.amount, currency: row.currency as Currency }, true),
+        }
+        const event =
+          outcome._tag === "Captured"
+            ? yield* PaymentCompleted.make({ ...fields, providerReference: outcome.reference }, { key: row.order_id })
+            : yield* PaymentFailed.make({ ...fields, reason: outcome.reason }, { key: row.order_id })
+        const settled = yield* sql<PaymentRow>`
+          WITH settled AS (
+            UPDATE payments
+            SET status = ${status}, decline_reason = ${reason}, provider_reference = ${outcome.reference},
+                updated_at = now()
+            WHERE id = ${row.id} AND status = 'pending'
+            RETURNING *),
+          recorded AS (
             INSERT INTO transactions (payment_id, kind, amount, currency, provider_reference)
-            VALUES (${id}, ${outcome._tag === "Captured" ? "capture" : "decline"}, ${row.amount}, ${row.currency},
-                    ${outcome.reference})`
-          const fields = {
-            paymentId: row.id as PaymentId,
-            orderId: row.order_id as OrderId,
-            customer: row.customer as UserId,
-            amount: new Money({ amount: row.amount, currency: row.currency as Currency }, true),
-          }
-          const event =
-            outcome._tag === "Captured"
-              ? yield* PaymentCompleted.make({ ...fields, providerReference: outcome.reference }, { key: row.order_id })
-              : yield* PaymentFailed.make({ ...fields, reason: outcome.reason }, { key: row.order_id })
-          yield* outbox.append(event)
-        }).pipe(
-          // Our own values always fit our own event schemas: a failure to encode is a bug.
-          Effect.catchTag("ParseError", Effect.die),
-        ),
+            SELECT id, ${outcome._tag === "Captured" ? "capture" : "decline"}, amount, currency, ${outcome.reference}
+            FROM settled),
+          event AS (${outbox.appendIf([event], sql`EXISTS (SELECT 1 FROM settled)`)})
+          SELECT ${paymentColumns} FROM settled`
+        return first(settled)
+      }).pipe(
+        // Our own values always fit our own event schemas: a failure to encode is a bug.
+        Effect.catchTag("ParseError", Effect.die),
       )
 
     const findRefundByKey = (key: string) =>
