@@ -93,6 +93,44 @@ describe("PostgreSQL saga log", () => {
     expect(result.fenced.reason).toBe("lease-lost")
   })
 
+  test("forward writes of many sagas share one statement; a saga whose lease is lost fails alone", async () => {
+    const held = Array.from({ length: 20 }, () => crypto.randomUUID())
+    const lost = crypto.randomUUID()
+    const counted = await runtime.run(
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        yield* withLog("owner-b", "10 seconds", create(lost, 1))
+        return yield* withLog(
+          "owner-a",
+          "10 seconds",
+          Effect.gen(function* () {
+            yield* Effect.forEach(held, (id) => create(id, 1), { discard: true })
+            const log = yield* SagaLog
+            const before = yield* sql<{ n: number }>`
+              SELECT count(*)::int AS n FROM saga_steps WHERE saga_id IN ${sql.in([...held, lost])}`
+            // All at once: the writer takes what piled up, so several go in one statement.
+            const outcomes = yield* Effect.forEach(
+              [...held, lost],
+              (id) => Effect.either(log.stepCompletedThen(id, "debit", { debited: 1 }, "finish")),
+              { concurrency: "unbounded" },
+            )
+            const states = yield* sql<{ id: string; state: string }>`
+              SELECT id, state FROM saga_instances WHERE id IN ${sql.in([...held, lost])}`
+            return { before: before[0]?.n, outcomes, states }
+          }),
+        )
+      }),
+    )
+    expect(counted.before).toBe(0)
+    const lostOutcome = counted.outcomes.at(-1)
+    expect(lostOutcome?._tag).toBe("Left")
+    if (lostOutcome?._tag === "Left") expect(lostOutcome.left.reason).toBe("lease-lost")
+    expect(counted.outcomes.slice(0, -1).map((outcome) => outcome._tag)).toEqual(held.map(() => "Right"))
+    const stateOf = new Map(counted.states.map((row) => [row.id, row.state]))
+    for (const id of held) expect(stateOf.get(id)).toBe("completed")
+    expect(stateOf.get(lost)).toBe("running")
+  })
+
   test("the runner's recovery pass resumes a saga left running by a dead process", async () => {
     const calls: Array<string> = []
     const id = crypto.randomUUID()

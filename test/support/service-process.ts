@@ -17,12 +17,24 @@ export const testDatabaseSuffix = "_test"
 /** The command queue prefix of processes started with `suffix` (an in-test bus talking to them needs it too). */
 export const testQueuePrefix = (suffix: string) => `test${suffix}.`
 
+/**
+ * Ports handed out by this test process. The OS may give a just-released port again: two services of one
+ * mesh got the same one, the second failed to bind, and the readiness probe of the one that failed was
+ * answered by the other (a gateway test got a side port's 404 for /auth/login). So a port is handed out
+ * at most once.
+ */
+const handedOut = new Set<number>()
+
 export const freePort = (): number => {
-  const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() })
-  const port = server.port
-  server.stop(true)
-  if (port === undefined) throw new Error("no free port")
-  return port
+  for (;;) {
+    const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() })
+    const port = server.port
+    server.stop(true)
+    if (port === undefined) throw new Error("no free port")
+    if (handedOut.has(port)) continue
+    handedOut.add(port)
+    return port
+  }
 }
 
 const isReady = (httpPort: number) =>
