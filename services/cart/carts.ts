@@ -149,20 +149,20 @@ export class Carts extends Effect.Service<Carts>()("cart/Carts", {
 
     /**
      * The active carts of the commands' users, locked, with their lines, and the replies already stored
-     * for `name`: what a batch of saga commands decides on, read in three statements whatever its size.
+     * for `name`: what a batch of saga commands decides on, read in one statement whatever its size.
      */
     const loadFor = (commands: ReadonlyArray<CartCommand>, name: string) =>
       Effect.gen(function* () {
-        const stored = yield* repository.findReplies(
+        const { replies, carts, items } = yield* repository.loadCommands(
           commands.map((command) => command.orderId),
+          [...new Set(commands.map((command) => command.userId))],
           name,
+          name === "reserve",
         )
-        const carts = yield* repository.lockExistingMany([...new Set(commands.map((command) => command.userId))])
-        const items = name === "reserve" ? yield* repository.itemsOfMany(carts.map((cart) => cart.id)) : []
         const itemsOf = new Map<string, Array<ItemRow>>()
         for (const item of items) itemsOf.set(item.cart_id, [...(itemsOf.get(item.cart_id) ?? []), item])
         return {
-          stored,
+          stored: replies,
           cartOf: new Map(carts.map((cart) => [cart.user_id, cart])),
           itemsOf: (cartId: string) => itemsOf.get(cartId) ?? [],
         }
@@ -218,8 +218,7 @@ export class Carts extends Effect.Service<Carts>()("cart/Carts", {
             })
             replies.push(reply)
           }
-          yield* repository.setStateMany(changes)
-          yield* repository.saveReplies(toSave)
+          yield* repository.writeCommands(changes, toSave)
           return replies
         }),
       )
@@ -263,8 +262,7 @@ export class Carts extends Effect.Service<Carts>()("cart/Carts", {
             })
             replies.push(reply)
           }
-          yield* repository.setStateMany(changes)
-          yield* repository.saveReplies(toSave)
+          yield* repository.writeCommands(changes, toSave)
           return replies
         }),
       )

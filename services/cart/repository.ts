@@ -182,70 +182,80 @@ export class CartRepository extends Effect.Service<CartRepository>()("cart/CartR
         VALUES (${orderId}, ${command}, ${JSON.stringify(reply)}::jsonb)
         ON CONFLICT (order_id, command) DO NOTHING`.pipe(Effect.asVoid, Effect.orDie)
 
-    // Many commands at once (the saga's reserve and clear, group-committed): one statement each. ---------
+    // Many commands at once (the saga's reserve and clear, group-committed): one read, one write. -------
 
-    /** The active carts of these users, locked in id order (so two batches never wait on each other in a circle). */
-    const lockExistingMany = (userIds: ReadonlyArray<string>) =>
-      userIds.length === 0
-        ? Effect.succeed([] as ReadonlyArray<CartRow>)
-        : sql<CartRow>`
-            SELECT ${cartColumns} FROM carts WHERE user_id IN ${sql.in(userIds)} AND status <> 'checked_out'
-            ORDER BY id FOR UPDATE`.pipe(Effect.orDie)
+    /**
+     * What a batch of saga commands decides on, in ONE statement: the replies already stored for `command`,
+     * the users' active carts — locked, in id order, so two batches never wait on each other in a circle —
+     * and (`withItems`) those carts' lines.
+     */
+    const loadCommands = (
+      orderIds: ReadonlyArray<string>,
+      userIds: ReadonlyArray<string>,
+      command: string,
+      withItems: boolean,
+    ) =>
+      sql<{ kind: "reply" | "cart" | "item"; row: Record<string, unknown> }>`
+        WITH locked AS (
+          SELECT id, user_id, status, order_id, version, updated_at FROM carts
+          WHERE user_id IN ${sql.in(userIds)} AND status <> 'checked_out'
+          ORDER BY id FOR UPDATE)
+        SELECT 'reply' AS kind, jsonb_build_object('order_id', order_id, 'reply', reply) AS row
+        FROM cart_command_replies WHERE order_id IN ${sql.in(orderIds)} AND command = ${command}
+        UNION ALL
+        SELECT 'cart', to_jsonb(locked) FROM locked
+        UNION ALL
+        SELECT 'item', jsonb_build_object('cart_id', cart_id, 'sku', sku, 'product_id', product_id, 'name', name,
+                 'unit_amount', unit_amount::text, 'currency', currency, 'quantity', quantity, 'added_at', added_at)
+        FROM cart_items WHERE ${withItems}::boolean AND cart_id IN (SELECT id FROM locked)`.pipe(
+        Effect.map((rows) => {
+          const replies = new Map<string, unknown>()
+          const carts: Array<CartRow> = []
+          const items: Array<ItemRow & { readonly cart_id: string; readonly added_at: string }> = []
+          for (const { kind, row } of rows) {
+            if (kind === "reply") replies.set(row.order_id as string, row.reply)
+            else if (kind === "cart")
+              carts.push({ ...(row as unknown as CartRow), updated_at: new Date(row.updated_at as string) })
+            else items.push(row as unknown as ItemRow & { readonly cart_id: string; readonly added_at: string })
+          }
+          // Lines in the order they were added, as `items` reads them.
+          items.sort((a, b) =>
+            a.added_at === b.added_at ? a.sku.localeCompare(b.sku) : a.added_at < b.added_at ? -1 : 1,
+          )
+          return { replies, carts, items }
+        }),
+        Effect.orDie,
+      )
 
-    const itemsOfMany = (cartIds: ReadonlyArray<string>) =>
-      cartIds.length === 0
-        ? Effect.succeed([] as ReadonlyArray<ItemRow & { readonly cart_id: string }>)
-        : sql<ItemRow & { readonly cart_id: string }>`
-            SELECT cart_id, sku, product_id, name, unit_amount::text AS unit_amount, currency, quantity
-            FROM cart_items WHERE cart_id IN ${sql.in(cartIds)} ORDER BY added_at, sku`.pipe(Effect.orDie)
-
-    const setStateMany = (
+    /** A batch's outcome in ONE statement: the carts' new states and the replies to keep. */
+    const writeCommands = (
       changes: ReadonlyArray<{
         readonly cartId: string
         readonly status: CartStatus | "checked_out"
         readonly orderId: string | null
       }>,
-    ) =>
-      changes.length === 0
-        ? Effect.void
-        : sql`
-            UPDATE carts c SET status = v.status, order_id = v.order_id, version = c.version + 1, updated_at = now()
-            FROM jsonb_to_recordset(${JSON.stringify(
-              changes.map((change) => ({ id: change.cartId, status: change.status, order_id: change.orderId })),
-            )}::jsonb) AS v (id text, status text, order_id text)
-            WHERE c.id = v.id`.pipe(Effect.asVoid, Effect.orDie)
-
-    const findReplies = (orderIds: ReadonlyArray<string>, command: string) =>
-      orderIds.length === 0
-        ? Effect.succeed(new Map<string, unknown>())
-        : sql<{ order_id: string; reply: unknown }>`
-            SELECT order_id, reply FROM cart_command_replies
-            WHERE order_id IN ${sql.in(orderIds)} AND command = ${command}`.pipe(
-            Effect.map((rows) => new Map(rows.map((row) => [row.order_id, row.reply]))),
-            Effect.orDie,
-          )
-
-    const saveReplies = (
       replies: ReadonlyArray<{ readonly orderId: string; readonly command: string; readonly reply: unknown }>,
     ) =>
-      replies.length === 0
+      changes.length === 0 && replies.length === 0
         ? Effect.void
         : sql`
-            INSERT INTO cart_command_replies ${sql.insert(
-              replies.map((entry) => ({
-                order_id: entry.orderId,
-                command: entry.command,
-                reply: JSON.stringify(entry.reply),
-              })),
-            )}
+            WITH changed AS (
+              UPDATE carts c SET status = v.status, order_id = v.order_id, version = c.version + 1, updated_at = now()
+              FROM jsonb_to_recordset(${JSON.stringify(
+                changes.map((change) => ({ id: change.cartId, status: change.status, order_id: change.orderId })),
+              )}::jsonb) AS v (id text, status text, order_id text)
+              WHERE c.id = v.id
+              RETURNING 1)
+            INSERT INTO cart_command_replies (order_id, command, reply)
+            SELECT v.order_id, v.command, v.reply
+            FROM jsonb_to_recordset(${JSON.stringify(
+              replies.map((entry) => ({ order_id: entry.orderId, command: entry.command, reply: entry.reply })),
+            )}::jsonb) AS v (order_id text, command text, reply jsonb)
             ON CONFLICT (order_id, command) DO NOTHING`.pipe(Effect.asVoid, Effect.orDie)
 
     return {
-      lockExistingMany,
-      itemsOfMany,
-      setStateMany,
-      findReplies,
-      saveReplies,
+      loadCommands,
+      writeCommands,
       lockActive,
       lockExisting,
       getOrCreate,

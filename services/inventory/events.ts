@@ -1,11 +1,11 @@
 /**
- * Inventory's domain events (inventory.reserved / released / committed), handed to an appender inside the
- * writer's transaction so an event exists exactly when its state change does. `InventoryEvents.Outbox`
+ * Inventory's domain events (inventory.reserved / released / committed), written by the writer's batch
+ * statement itself so an event exists exactly when its state change does. `InventoryEvents.Outbox`
  * writes them to the transactional outbox (src/outbox.ts, published to Kafka by the relay);
  * `InventoryEvents.None` drops them (benchmarks of the write path alone).
  */
-import type { SqlError } from "@effect/sql"
-import { Clock, Context, Effect, Layer } from "effect"
+import { SqlClient, type Statement } from "@effect/sql"
+import { Context, Effect, Layer } from "effect"
 import { InventoryCommitted, InventoryReleased, InventoryReserved, type Reservation } from "../../rpc/inventory.ts"
 import type { OutgoingEvent } from "../../src/event-envelope.ts"
 import { Outbox } from "../../src/outbox.ts"
@@ -65,17 +65,20 @@ export const encodeEvents = (events: ReadonlyArray<InventoryEvent>, now: Date): 
 export class InventoryEvents extends Context.Tag("inventory/InventoryEvents")<
   InventoryEvents,
   {
-    /** Runs inside the writer's transaction (it uses the ambient SqlClient), so it commits or rolls back with it. */
-    readonly append: (events: ReadonlyArray<InventoryEvent>) => Effect.Effect<void, SqlError.SqlError>
+    /**
+     * The events' outbox rows as a part of the writer's batch statement, so they commit or roll back with
+     * the batch at no extra round trip; undefined when there is nothing to write.
+     */
+    readonly asPart: (events: ReadonlyArray<InventoryEvent>, now: Date) => Statement.Fragment | undefined
   }
 >() {
-  static readonly None = Layer.succeed(InventoryEvents, { append: () => Effect.void })
+  static readonly None = Layer.succeed(InventoryEvents, { asPart: () => undefined })
 
   static readonly Outbox = Layer.effect(
     InventoryEvents,
-    Effect.map(Outbox, (outbox) => ({
-      append: (events: ReadonlyArray<InventoryEvent>) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => outbox.append(encodeEvents(events, new Date(now)))),
+    Effect.map(Effect.all([Outbox, SqlClient.SqlClient]), ([outbox, sql]) => ({
+      asPart: (events: ReadonlyArray<InventoryEvent>, now: Date) =>
+        events.length === 0 ? undefined : outbox.appendIf(encodeEvents(events, now), sql`TRUE`),
     })),
   ).pipe(Layer.provide(Outbox.Default))
 }

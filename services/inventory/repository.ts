@@ -215,7 +215,8 @@ export class StockRepository extends Effect.Service<StockRepository>()("inventor
      * alongside. The counts tell the writer whether everything applied: any shortfall means another
      * writer got in between, and the caller rolls the transaction back.
      */
-    const writeBatch = (writes: BatchWrites) => {
+    /** `alongside`: a statement part written with the batch (its events), not counted. */
+    const writeBatch = (writes: BatchWrites, alongside?: Statement.Fragment) => {
       const parts: Array<readonly [keyof BatchCounts, Statement.Fragment]> = []
       if (writes.updates.length > 0) {
         parts.push([
@@ -272,8 +273,14 @@ export class StockRepository extends Effect.Service<StockRepository>()("inventor
         ])
       }
       const none: BatchCounts = { updated: 0, created: 0, inserted: 0, finished: 0, booked: 0 }
-      if (parts.length === 0) return Effect.succeed(none)
-      const ctes = sql.join(", ", false)(parts.map(([name, statement]) => sql`${sql(name)} AS (${statement})`))
+      if (parts.length === 0 && alongside === undefined) return Effect.succeed(none)
+      const ctes = sql.join(
+        ", ",
+        false,
+      )([
+        ...parts.map(([name, statement]) => sql`${sql(name)} AS (${statement})`),
+        ...(alongside === undefined ? [] : [sql`alongside AS (${alongside})`]),
+      ])
       const counts = sql.join(
         ", ",
         false,

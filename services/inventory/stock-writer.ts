@@ -162,7 +162,8 @@ export const makeStockWriter = (options: StockWriterOptions = {}) =>
         if (!nothingToWrite) {
           yield* repository.withTransaction(
             Effect.gen(function* () {
-              const counts = yield* repository.writeBatch(writes)
+              // The batch's events ride on its statement: a conflict below rolls them back with it.
+              const counts = yield* repository.writeBatch(writes, events.asPart(state.events, new Date(now)))
               if (counts.updated !== writes.updates.length) return yield* new VersionConflict({ what: "stock_items" })
               if (counts.created !== writes.inserts.length) return yield* new VersionConflict({ what: "new stock" })
               if (counts.inserted !== writes.newReservations.length) {
@@ -172,7 +173,6 @@ export const makeStockWriter = (options: StockWriterOptions = {}) =>
                 return yield* new VersionConflict({ what: "reservation status" })
               }
               if (counts.booked !== writes.movements.length) return yield* new VersionConflict({ what: "movements" })
-              if (state.events.length > 0) yield* events.append(state.events)
             }),
           )
         }
