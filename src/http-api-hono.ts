@@ -14,6 +14,7 @@
  * logged, and answered 500 without its details.
  */
 import type { HttpApi, HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+import type { RouteIndex } from "./allowed-methods.ts"
 import { HttpApi as Api, HttpApiError, HttpApiSchema } from "@effect/platform"
 import type { Handler as HonoHandler, Env as HonoEnv, Context as HonoContext, Hono } from "hono"
 import { Cause, Context, Fiber, Effect, Exit, Option, ParseResult, Runtime, Schema } from "effect"
@@ -236,6 +237,8 @@ export interface MountOptions<R, Provides> {
   readonly guards: ReadonlyArray<Guard<NoInfer<R>, Provides>>
   /** Called with each answer, e.g. to record metrics per route. */
   readonly onResponse?: (route: string, method: string, status: number, seconds: number) => void
+  /** Told every route mounted (for 405 answers, src/allowed-methods.ts). */
+  readonly routes?: RouteIndex
 }
 
 /** Adds a hono route for every endpoint of `api`. Fails at start-up when an endpoint has no handler. */
@@ -385,6 +388,7 @@ export const mount = <
         return response instanceof Response ? done(response) : response.then(done)
       }
       app.on(method, route, handle)
+      options.routes?.add(method, route)
     },
   })
 }

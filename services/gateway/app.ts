@@ -5,6 +5,7 @@
 import { Effect, Runtime } from "effect"
 import { Hono } from "hono"
 import { json, makeHealthRoutes } from "../../src/http.ts"
+import { makeRouteIndex } from "../../src/allowed-methods.ts"
 import { mount } from "../../src/http-api-hono.ts"
 import { httpRecorder, rateLimited } from "../../src/metrics.ts"
 import { type RedisClient, redisReady } from "../../src/redis.ts"
@@ -54,6 +55,8 @@ export const makeGatewayApp = Effect.gen(function* () {
     rateLimited.inc({ service: "gateway", method: c.req.method })
   })
 
+  const routes = makeRouteIndex()
+  for (const path of ["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"]) routes.add("GET", path)
   app.get("/healthz", async (c) => (await health(c.req.path)) ?? c.notFound())
   app.get("/readyz", async (c) => (await health(c.req.path)) ?? c.notFound())
   app.get("/metrics", async (c) => (await health(c.req.path)) ?? c.notFound())
@@ -73,8 +76,19 @@ export const makeGatewayApp = Effect.gen(function* () {
     ],
     guards,
     onResponse: (route, method, status, seconds) => record(method, route, status, seconds),
+    routes,
   })
 
-  app.notFound((c) => json({ _tag: "RouteNotFound", message: `no route ${c.req.method} ${c.req.path}` }, 404))
+  app.notFound((c) => {
+    const allow = routes.allowed(c.req.path)
+    if (allow.length === 0) {
+      return json({ _tag: "RouteNotFound", message: `no route ${c.req.method} ${c.req.path}` }, 404)
+    }
+    return json(
+      { _tag: "MethodNotAllowed", allow, message: `${c.req.path} answers ${allow.join(", ")}, not ${c.req.method}` },
+      405,
+      { allow: allow.join(", ") },
+    )
+  })
   return app
 })

@@ -264,6 +264,18 @@ describe("bad input gets a 4xx that says what was wrong", () => {
 
     const noRoute = await world.api.call("GET", "/no/such/route")
     expect(noRoute.status).toBe(404)
+
+    // A known path asked with a method it does not answer: 405 with the methods it does answer.
+    const wrongMethod = await world.api.call("DELETE", "/checkout", { token: customer.token })
+    expect(wrongMethod.status).toBe(405)
+    expect(wrongMethod.headers.get("allow")).toBe("POST")
+    expect(wrongMethod.body).toMatchObject({ _tag: "MethodNotAllowed", allow: ["POST"] })
+    const orderPath = await world.api.call("PATCH", "/orders/some-order", { token: customer.token })
+    expect(orderPath.status).toBe(405)
+    expect(orderPath.headers.get("allow")).toBe("GET")
+    expect((await world.api.call("POST", "/openapi.json")).headers.get("allow")).toBe("GET")
+    const cartItem = await world.api.call("POST", "/cart/items/some-sku", { token: customer.token })
+    expect(cartItem.headers.get("allow")?.split(", ").sort()).toEqual(["DELETE", "PUT"])
   }, 30_000)
 
   test("the OpenAPI document and the docs page are served", async () => {
