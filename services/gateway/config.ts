@@ -10,6 +10,8 @@
  *   service again, should the announcement of its logout or role change be lost (normally it arrives in
  *   milliseconds and the session is dropped then)
  * - GATEWAY_SESSION_CACHE_SIZE (100000): sessions remembered at most (the oldest is dropped first)
+ * - GATEWAY_TRUSTED_PROXIES (none): comma-separated addresses of proxies in front of the gateway; a request
+ *   from one of them is rate-limited by the client address in its X-Forwarded-For, not by the proxy's
  */
 import { Config } from "effect"
 
@@ -20,3 +22,15 @@ export const localCacheMillis = Config.integer("GATEWAY_LOCAL_CACHE_MS").pipe(Co
 export const defaultDeliveryZone = Config.string("GATEWAY_DEFAULT_DELIVERY_ZONE").pipe(Config.withDefault("standard"))
 export const sessionCacheMillis = Config.integer("GATEWAY_SESSION_CACHE_MS").pipe(Config.withDefault(60_000))
 export const sessionCacheSize = Config.integer("GATEWAY_SESSION_CACHE_SIZE").pipe(Config.withDefault(100_000))
+export const trustedProxies = Config.string("GATEWAY_TRUSTED_PROXIES").pipe(
+  Config.withDefault(""),
+  Config.map(
+    (list) =>
+      new Set(
+        list
+          .split(",")
+          .map((address) => address.trim())
+          .filter((address) => address.length > 0),
+      ) as ReadonlySet<string>,
+  ),
+)

@@ -13,7 +13,7 @@
 import { Effect } from "effect"
 import { createHash } from "node:crypto"
 import { RedisClient } from "../../src/redis.ts"
-import { rateLimitBurst, rateLimitPerSecond } from "./config.ts"
+import { rateLimitBurst, rateLimitPerSecond, trustedProxies } from "./config.ts"
 
 /** KEYS[1] the bucket; ARGV burst, refill per second, tokens wanted. Returns { granted, waitMs }. */
 const tokenBucket = `
@@ -50,12 +50,31 @@ const allowed: RateDecision = { allowed: true, retryAfterSeconds: 0 }
 const leaseMillis = 1_000
 const maxLeases = 10_000
 
-const callerKey = (request: Request, ip: string) => {
+/**
+ * The client's address: the peer's, unless the peer is a trusted proxy; then the right-most address of
+ * `X-Forwarded-For` that is not itself a trusted proxy (what a client puts further left is its own claim).
+ */
+export const clientAddress = (request: Request, peer: string, trusted: ReadonlySet<string>) => {
+  if (!trusted.has(peer)) return peer
+  const forwarded = request.headers.get("x-forwarded-for")
+  if (forwarded === null) return peer
+  const hops = forwarded
+    .split(",")
+    .map((hop) => hop.trim())
+    .filter((hop) => hop.length > 0)
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = hops[i] as string
+    if (!trusted.has(hop)) return hop
+  }
+  return hops[0] ?? peer
+}
+
+const callerKey = (request: Request, ip: string, trusted: ReadonlySet<string>) => {
   const auth = request.headers.get("authorization")
   if (auth !== null && auth.length > 7) {
     return `gateway:rate:token:${createHash("sha256").update(auth).digest("base64url").slice(0, 22)}`
   }
-  return `gateway:rate:ip:${ip}`
+  return `gateway:rate:ip:${clientAddress(request, ip, trusted)}`
 }
 
 export class RateLimiter extends Effect.Service<RateLimiter>()("gateway/RateLimiter", {
@@ -63,6 +82,7 @@ export class RateLimiter extends Effect.Service<RateLimiter>()("gateway/RateLimi
     const redis = yield* RedisClient
     const burst = yield* rateLimitBurst
     const perSecond = yield* rateLimitPerSecond
+    const trusted = yield* trustedProxies
     const leaseSize = Math.max(1, Math.min(50, Math.floor(burst / 10)))
     const sha = yield* Effect.promise(() => redis.script("LOAD", tokenBucket) as Promise<string>)
     const leases = new Map<string, { tokens: number; expires: number }>()
@@ -110,6 +130,10 @@ export class RateLimiter extends Effect.Service<RateLimiter>()("gateway/RateLimi
         ),
       )
 
-    return { keyOf: callerKey, fromLease, fromRedis } as const
+    return {
+      keyOf: (request: Request, ip: string) => callerKey(request, ip, trusted),
+      fromLease,
+      fromRedis,
+    } as const
   }),
 }) {}

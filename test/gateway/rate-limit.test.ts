@@ -4,6 +4,7 @@
  * so the buckets are this test's own even on a Redis that other gateways share.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test"
+import { Redis } from "ioredis"
 import { type ServiceProcess, startService } from "../support/service-process.ts"
 
 let gateway: ServiceProcess
@@ -63,5 +64,41 @@ test("a busy caller is served from leased tokens, and still gets exactly its bur
     expect(statuses.filter((status) => status === 429)).toHaveLength(50)
   } finally {
     await leasing.stop()
+  }
+}, 30_000)
+
+test("behind a trusted proxy a caller is limited by its X-Forwarded-For address; elsewhere the header is ignored", async () => {
+  const proxied = await startService("gateway", {
+    GATEWAY_RATE_LIMIT_BURST: "3",
+    GATEWAY_RATE_LIMIT_PER_SECOND: "0.01",
+    GATEWAY_TRUSTED_PROXIES: "127.0.0.1",
+  })
+  try {
+    // Made-up client addresses of this run, so the buckets are the test's own on a shared Redis.
+    const address = () =>
+      `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`
+    const [first, second] = [address(), address()]
+    const from = (client: string, chain = client) =>
+      fetch(`${proxied.httpUrl}/openapi.json`, { headers: { "x-forwarded-for": chain } }).then((r) => r.status)
+    const statuses = [await from(first), await from(first), await from(first), await from(first)]
+    expect(statuses).toEqual([200, 200, 200, 429])
+    // Another client behind the same proxy has its own bucket; what a client claims left of the proxy's
+    // entry does not choose its bucket.
+    expect(await from(second)).toBe(200)
+    expect(await from(first, `${second}, ${first}`)).toBe(429)
+
+    // The first gateway trusts no proxy: the header does not choose a bucket there.
+    const spoofed = address()
+    const plain = await fetch(`${gateway.httpUrl}/openapi.json`, { headers: { "x-forwarded-for": spoofed } })
+    expect(plain.status).toBe(200)
+    const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379")
+    try {
+      expect(await redis.exists(`gateway:rate:ip:${spoofed}`)).toBe(0)
+      expect(await redis.exists(`gateway:rate:ip:${first}`)).toBe(1)
+    } finally {
+      redis.disconnect()
+    }
+  } finally {
+    await proxied.stop()
   }
 }, 30_000)
