@@ -2,7 +2,7 @@
  * Signed session tokens: `base64url(claims JSON) "." base64url(HMAC-SHA256(secret, first part))`.
  * The user service signs them; the gateway verifies them with the same pure functions, without a call.
  * What a signature cannot say is whether the session was ended or its roles changed since: the user
- * service announces both on `sessionsChangedChannel` (Redis pub/sub) with the session's id.
+ * service announces both on `sessionsChangedChannel` (src/announcements.ts) with the session's id.
  */
 import { Config, Either, Redacted, Schema } from "effect"
 import { createHmac, timingSafeEqual } from "node:crypto"
@@ -16,9 +16,6 @@ import { InvalidToken, Role, SessionExpired, type SessionId } from "../rpc/user.
 export const authTokenSecret = Config.redacted("AUTH_TOKEN_SECRET").pipe(
   Config.withDefault(Redacted.make("commerce-mesh-local-token-secret")),
 )
-
-/** The Redis channel a session's id is published on when it ends or its roles change. */
-export const sessionsChangedChannel = "user:sessions:changed"
 
 export interface TokenClaims {
   readonly userId: UserId

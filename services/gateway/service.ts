@@ -1,6 +1,6 @@
 /**
  * The gateway's Layers apart from how it reaches the services: the REST server with its rate limiter,
- * response cache, session cache and Redis. The process (main.ts) gives it network RPC clients; the monolith gives it
+ * response cache, session and address caches (fed by the user service's announcements) and Redis. The process (main.ts) gives it network RPC clients; the monolith gives it
  * in-process ones.
  */
 import { Layer } from "effect"
@@ -8,9 +8,12 @@ import { RedisLive } from "../../src/redis.ts"
 import { RateLimiter } from "./rate-limit.ts"
 import { ResponseCache } from "./response-cache.ts"
 import { SessionCache } from "./sessions.ts"
+import { AddressCache } from "./addresses.ts"
+import { Announcements } from "./announcements.ts"
 import { GatewayServerLive } from "./server.ts"
 
 export const GatewayService = GatewayServerLive.pipe(
-  Layer.provide(Layer.mergeAll(RateLimiter.Default, ResponseCache.Default, SessionCache.Default)),
+  Layer.provide(Layer.mergeAll(RateLimiter.Default, ResponseCache.Default, SessionCache.Default, AddressCache.Default)),
+  Layer.provide(Announcements.Default),
   Layer.provide(RedisLive),
 )

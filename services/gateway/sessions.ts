@@ -7,58 +7,27 @@
  */
 import { Clock, Effect, Either } from "effect"
 import type { SessionClaims, SessionId } from "../../rpc/user.ts"
-import { authTokenSecret, sessionsChangedChannel, verifyToken } from "../../src/auth-token.ts"
-import { RedisClient, RedisError } from "../../src/redis.ts"
+import { sessionsChangedChannel } from "../../src/announcements.ts"
+import { authTokenSecret, verifyToken } from "../../src/auth-token.ts"
+import { Announcements } from "./announcements.ts"
+import { makeExpiringMap } from "./expiring-map.ts"
 import { UserClient } from "./clients.ts"
 import { sessionCacheMillis, sessionCacheSize } from "./config.ts"
 
-interface Remembered {
-  readonly claims: SessionClaims
-  /** Epoch ms after which the user service is asked again. */
-  readonly until: number
-}
-
 export class SessionCache extends Effect.Service<SessionCache>()("gateway/SessionCache", {
-  scoped: Effect.gen(function* () {
+  effect: Effect.gen(function* () {
     const secret = yield* authTokenSecret
     const keepMillis = yield* sessionCacheMillis
     const maxEntries = yield* sessionCacheSize
     const users = yield* UserClient
-    const redis = yield* RedisClient
-    const remembered = new Map<SessionId, Remembered>()
+    const announcements = yield* Announcements
+    const remembered = makeExpiringMap<SessionId, SessionClaims>(maxEntries)
 
-    yield* Effect.acquireRelease(
-      Effect.tryPromise({
-        try: async () => {
-          const connection = redis.duplicate()
-          connection.on("message", (_channel: string, sessionId: string) => {
-            remembered.delete(sessionId as SessionId)
-          })
-          let connectedBefore = false
-          connection.on("ready", () => {
-            if (connectedBefore) remembered.clear()
-            connectedBefore = true
-          })
-          await connection.subscribe(sessionsChangedChannel)
-          return connection
-        },
-        catch: (error) =>
-          new RedisError({ message: `cannot subscribe to ${sessionsChangedChannel}: ${String(error)}` }),
-      }),
-      (connection) => Effect.promise(() => connection.quit().catch(() => connection.disconnect())),
+    yield* announcements.on(
+      sessionsChangedChannel,
+      (sessionId) => remembered.delete(sessionId as SessionId),
+      () => remembered.clear(),
     )
-
-    const remember = (claims: SessionClaims, now: number) => {
-      if (remembered.size >= maxEntries) {
-        // Maps iterate in insertion order: the oldest entry goes first.
-        const oldest = remembered.keys().next()
-        if (oldest.done !== true) remembered.delete(oldest.value)
-      }
-      remembered.set(claims.sessionId, {
-        claims,
-        until: Math.min(now + keepMillis, claims.expiresAt.getTime()),
-      })
-    }
 
     /** The live session `token` stands for; InvalidToken or SessionExpired otherwise. */
     const verify = (token: string) =>
@@ -66,18 +35,16 @@ export class SessionCache extends Effect.Service<SessionCache>()("gateway/Sessio
         const now = yield* Clock.currentTimeMillis
         const local = verifyToken(secret, token, now)
         if (Either.isLeft(local)) return yield* local.left
-        const known = remembered.get(local.right.sessionId)
-        if (known !== undefined && known.until > now && known.claims.userId === local.right.userId) {
-          return known.claims
-        }
+        const known = remembered.get(local.right.sessionId, now)
+        if (known !== undefined && known.userId === local.right.userId) return known
         const claims = yield* users.VerifySession({ token })
-        remember(claims, now)
+        remembered.set(claims.sessionId, claims, Math.min(now + keepMillis, claims.expiresAt.getTime()))
         return claims
       })
 
     /** Forgets a session at once (this gateway's own logout does not wait for the announcement). */
     const forget = (sessionId: SessionId) => Effect.sync(() => remembered.delete(sessionId))
 
-    return { verify, forget, size: () => remembered.size } as const
+    return { verify, forget } as const
   }),
 }) {}

@@ -5,6 +5,8 @@
 import { Effect } from "effect"
 import type { UserId } from "../../rpc/common.ts"
 import { AddressNotFound, EmailTaken, UserNotFound, UserRpcs } from "../../rpc/user.ts"
+import { addressesChangedChannel } from "../../src/announcements.ts"
+import { RedisClient } from "../../src/redis.ts"
 import { Accounts } from "./accounts.ts"
 import { UserRepository } from "./repository.ts"
 import { Sessions } from "./sessions.ts"
@@ -14,6 +16,13 @@ export const UserHandlers = UserRpcs.toLayer(
     const accounts = yield* Accounts
     const sessions = yield* Sessions
     const repository = yield* UserRepository
+
+    const redis = yield* RedisClient
+    /** Announces a change to the user's addresses once it committed (the gateways drop their copies). */
+    const announced =
+      (userId: UserId) =>
+      <A, E, R>(change: Effect.Effect<A, E, R>) =>
+        Effect.tap(change, () => Effect.promise(() => redis.publish(addressesChangedChannel, userId)))
 
     const existingUser = (userId: UserId) =>
       Effect.flatMap(repository.findById(userId).pipe(Effect.orDie), (user) =>
@@ -47,6 +56,7 @@ export const UserHandlers = UserRpcs.toLayer(
           Effect.flatMap((added) =>
             added === undefined ? Effect.fail(new UserNotFound({ userId })) : Effect.succeed(added),
           ),
+          announced(userId),
         ),
       ListAddresses: ({ userId }) =>
         Effect.zipRight(existingUser(userId), repository.listAddresses(userId).pipe(Effect.orDie)),
@@ -54,6 +64,7 @@ export const UserHandlers = UserRpcs.toLayer(
         repository.removeAddress(userId, addressId).pipe(
           Effect.orDie,
           Effect.flatMap((removed) => (removed ? Effect.void : Effect.fail(new AddressNotFound({ addressId })))),
+          announced(userId),
         ),
       SetDefaultAddress: ({ userId, addressId }) =>
         repository.setDefaultAddress(userId, addressId).pipe(
@@ -61,6 +72,7 @@ export const UserHandlers = UserRpcs.toLayer(
           Effect.flatMap((address) =>
             address === undefined ? Effect.fail(new AddressNotFound({ addressId })) : Effect.succeed(address),
           ),
+          announced(userId),
         ),
       GrantRole: (request) => accounts.changeRole(request, true),
       RevokeRole: (request) => accounts.changeRole(request, false),

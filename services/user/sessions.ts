@@ -9,7 +9,8 @@ import { Clock, Effect, Either, Schema } from "effect"
 import type { UserId } from "../../rpc/common.ts"
 import { Role, SessionClaims, SessionExpired, type SessionId } from "../../rpc/user.ts"
 import { RedisClient } from "../../src/redis.ts"
-import { authTokenSecret, sessionsChangedChannel, signToken, verifyToken } from "../../src/auth-token.ts"
+import { sessionsChangedChannel } from "../../src/announcements.ts"
+import { authTokenSecret, signToken, verifyToken } from "../../src/auth-token.ts"
 import { sessionTtlSeconds } from "./config.ts"
 
 const sessionKey = (sessionId: string) => `user:session:${sessionId}`

@@ -10,6 +10,8 @@ import { OrderId } from "../../rpc/common.ts"
 import { Order } from "../../rpc/order.ts"
 import { Schema } from "effect"
 import { PaymentRpcs } from "../../rpc/payment.ts"
+import { UserRpcs } from "../../rpc/user.ts"
+import type { UserId } from "../../rpc/common.ts"
 import { StockItem } from "../../rpc/inventory.ts"
 import { signToken } from "../../src/auth-token.ts"
 import { ProductDetail } from "../../services/gateway/api/catalog.ts"
@@ -28,6 +30,7 @@ import {
 const OrderList = Schema.Array(Order)
 
 class PaymentClient extends RpcClientTag<PaymentClient>()("payment", PaymentRpcs) {}
+class UserClient extends RpcClientTag<UserClient>()("user", UserRpcs) {}
 
 const secret = "gateway-test-secret"
 let world: GatewayWorld
@@ -218,6 +221,73 @@ describe("isolation and tokens", () => {
     expect((await world.api.call("DELETE", role, { token: world.adminToken })).status).toBeLessThan(300)
     expect(await eventually(403)).toBe(403)
   }, 30_000)
+
+  test("checkouts to the default address read it once; a new default, made here or at the user service, reaches the next one", async () => {
+    // A zone that ships to postal codes 12… only: an order shipped to 99… fails at delivery, which shows
+    // which address a checkout used.
+    const zone = unique("zone")
+    await world.api.call("POST", "/admin/delivery/zones", {
+      token: world.adminToken,
+      body: { zoneId: zone, name: "Twelve", postalCodePrefixes: ["12"] },
+    })
+    const startsAt = new Date(Date.now() + 3_600_000)
+    await world.api.call("POST", "/admin/delivery/slots", {
+      token: world.adminToken,
+      body: {
+        slotId: `slot-${zone}`,
+        zoneId: zone,
+        startsAt: startsAt.toISOString(),
+        endsAt: new Date(startsAt.getTime() + 3_600_000).toISOString(),
+        capacity: 100,
+      },
+    })
+    const { sku } = await stockedProduct(world, 10, 500)
+    const customer = await newCustomer(world.api) // default address: postal code 12345
+    const listCalls = async () => {
+      const metrics = await (await fetch(`${world.mesh.services.get("user")?.httpUrl}/metrics`)).text()
+      const counts = [...metrics.matchAll(/rpc_requests_total\{[^}]*method="ListAddresses"[^}]*\} (\d+)/g)]
+      return counts.reduce((sum, match) => sum + Number(match[1]), 0)
+    }
+    const buyAndSettle = async () => {
+      await world.api.call("POST", "/cart/items", { token: customer.token, body: { sku, quantity: 1 } })
+      const placed = bodyAs(Order, await checkout(customer.token, unique("key"), { deliveryZone: zone }))
+      return (await settled(world.api, customer.token, `/orders/${placed.id}`)).status
+    }
+    const before = await listCalls()
+    expect(await buyAndSettle()).toBe("CONFIRMED")
+    expect(await buyAndSettle()).toBe("CONFIRMED")
+    expect((await listCalls()) - before).toBe(1)
+
+    // A new default through this gateway: the next checkout ships there (and fails: not served).
+    const far = { line1: "9 Far Rd", city: "Elsewhere", postalCode: "99999", country: "US" }
+    expect(
+      (
+        await world.api.call("POST", "/me/addresses", {
+          token: customer.token,
+          body: { address: far, makeDefault: true },
+        })
+      ).status,
+    ).toBe(201)
+    expect(await buyAndSettle()).toBe("FAILED")
+
+    // Back to 12… at the user service directly: the gateway hears the announcement.
+    const users = testRuntime(UserClient.Live.pipe(Layer.provide(world.mesh.config)))
+    try {
+      await users.run(
+        Effect.flatMap(UserClient, (client) =>
+          client.AddAddress({
+            userId: customer.userId as UserId,
+            address: { line1: "1 Near St", city: "Springfield", postalCode: "12000", country: "US" },
+            makeDefault: true,
+          }),
+        ),
+      )
+    } finally {
+      await users.dispose()
+    }
+    await Bun.sleep(100)
+    expect(await buyAndSettle()).toBe("CONFIRMED")
+  }, 60_000)
 
   test("admin routes need the admin role", async () => {
     const customer = await newCustomer(world.api)

@@ -6,10 +6,18 @@ import { CurrentUser } from "../api/security.ts"
 import { tokenOf } from "../auth.ts"
 import { UserClient } from "../clients.ts"
 import { SessionCache } from "../sessions.ts"
+import { AddressCache } from "../addresses.ts"
 import { orUnavailable } from "../unavailable.ts"
 
 /** The user service, and the id of the caller the guard verified. */
 const asCaller = Effect.all({ users: UserClient, session: CurrentUser })
+
+/** After a change to the caller's addresses, this gateway's copy goes at once (others' on the announcement). */
+const forgetAddresses = <A, E, R>(change: Effect.Effect<A, E, R>) =>
+  Effect.ensuring(
+    change,
+    Effect.flatMap(Effect.all([AddressCache, CurrentUser]), ([addresses, session]) => addresses.forget(session.userId)),
+  )
 
 export const AuthHandlers = implementGateway(GatewayApi, "auth", {
   register: ({ payload }) => Effect.flatMap(UserClient, (users) => users.Register(payload)).pipe(orUnavailable("user")),
@@ -40,14 +48,15 @@ export const AccountHandlers = implementGateway(GatewayApi, "account", {
     ),
   addAddress: ({ payload }) =>
     Effect.flatMap(asCaller, ({ users, session }) => users.AddAddress({ ...payload, userId: session.userId })).pipe(
+      forgetAddresses,
       orUnavailable("user"),
     ),
   removeAddress: ({ path }) =>
     Effect.flatMap(asCaller, ({ users, session }) =>
       users.RemoveAddress({ userId: session.userId, addressId: path.addressId }),
-    ).pipe(orUnavailable("user")),
+    ).pipe(forgetAddresses, orUnavailable("user")),
   setDefaultAddress: ({ path }) =>
     Effect.flatMap(asCaller, ({ users, session }) =>
       users.SetDefaultAddress({ userId: session.userId, addressId: path.addressId }),
-    ).pipe(orUnavailable("user")),
+    ).pipe(forgetAddresses, orUnavailable("user")),
 })

@@ -12,6 +12,7 @@ import type {
 } from "../clients.ts"
 import type { ResponseCache } from "../response-cache.ts"
 import type { SessionCache } from "../sessions.ts"
+import type { AddressCache } from "../addresses.ts"
 
 export type GatewayClients =
   | CatalogClient
@@ -22,6 +23,6 @@ export type GatewayClients =
   | DeliveryClient
   | AnalyticsClient
 
-export type GatewayServices = GatewayClients | ResponseCache | SessionCache
+export type GatewayServices = GatewayClients | ResponseCache | SessionCache | AddressCache
 
 export const implementGateway = implement<GatewayServices | CurrentUser>()

@@ -11,7 +11,8 @@ import { implementGateway } from "./implement.ts"
 import { GatewayApi } from "../api/index.ts"
 import { AddressRequired, type CheckoutBody } from "../api/orders.ts"
 import { CurrentUser } from "../api/security.ts"
-import { OrderClient, UserClient } from "../clients.ts"
+import { AddressCache } from "../addresses.ts"
+import { OrderClient } from "../clients.ts"
 import { defaultDeliveryZone } from "../config.ts"
 import { orUnavailable } from "../unavailable.ts"
 
@@ -29,8 +30,8 @@ const shippingAddress = (body: CheckoutBody) =>
   Effect.gen(function* () {
     if (body.address !== undefined) return toDeliveryAddress(body.address)
     const { userId } = yield* CurrentUser
-    const users = yield* UserClient
-    const saved = yield* users.ListAddresses({ userId }).pipe(
+    const addresses = yield* AddressCache
+    const saved = yield* addresses.list(userId).pipe(
       orUnavailable("user"),
       Effect.orElseSucceed(() => []),
     )
