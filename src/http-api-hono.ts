@@ -15,6 +15,7 @@
  */
 import type { HttpApi, HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import type { RouteIndex } from "./allowed-methods.ts"
+import { withRequestId } from "./request-id.ts"
 import { HttpApi as Api, HttpApiError, HttpApiSchema } from "@effect/platform"
 import type { Handler as HonoHandler, Env as HonoEnv, Context as HonoContext, Hono } from "hono"
 import { Cause, Context, Fiber, Effect, Exit, Option, ParseResult, Runtime, Schema } from "effect"
@@ -231,7 +232,7 @@ const withoutNul =
     return Effect.fail(new ParseResult.ParseError({ issue: at }))
   }
 
-export interface MountOptions<R, Provides> {
+export interface MountOptions<R, Provides, Env extends HonoEnv = HonoEnv> {
   readonly runtime: Runtime.Runtime<R>
   readonly groups: ReadonlyArray<ImplementedGroup<NoInfer<R> | NoInfer<Provides>>>
   readonly guards: ReadonlyArray<Guard<NoInfer<R>, Provides>>
@@ -239,6 +240,8 @@ export interface MountOptions<R, Provides> {
   readonly onResponse?: (route: string, method: string, status: number, seconds: number) => void
   /** Told every route mounted (for 405 answers, src/allowed-methods.ts). */
   readonly routes?: RouteIndex
+  /** The request's id (src/request-id.ts): its guards and handler run under it. */
+  readonly requestIdOf?: (c: HonoContext<Env>) => string
 }
 
 /** Adds a hono route for every endpoint of `api`. Fails at start-up when an endpoint has no handler. */
@@ -253,7 +256,7 @@ export const mount = <
 >(
   app: Hono<Env>,
   api: HttpApi.HttpApi<Id, Groups, E, RApi>,
-  options: MountOptions<R, Provides>,
+  options: MountOptions<R, Provides, Env>,
 ) => {
   const respond = responder(options.runtime)
   const groupsByName = new Map(options.groups.map((g) => [g.group, g]))
@@ -384,7 +387,8 @@ export const mount = <
         const done = observe(performance.now())
         const quick = tryShortcut(c)
         if (quick !== undefined) return done(json(quick.body, quick.status ?? successStatus, quick.headers))
-        const response = respond(answer(c))
+        const requestId = options.requestIdOf?.(c)
+        const response = respond(requestId === undefined ? answer(c) : withRequestId(requestId)(answer(c)))
         return response instanceof Response ? done(response) : response.then(done)
       }
       app.on(method, route, handle)

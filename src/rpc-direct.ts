@@ -14,6 +14,7 @@
 import * as Headers from "@effect/platform/Headers"
 import { Rpc, type RpcClient, RpcClientError, type RpcGroup, RpcSchema, RpcServer } from "@effect/rpc"
 import type { FromClientEncoded, FromServerEncoded, RequestEncoded } from "@effect/rpc/RpcMessage"
+import { currentRequestId, requestIdHeader, withRequestId } from "./request-id.ts"
 import {
   Context,
   Duration,
@@ -168,6 +169,17 @@ export const makeDirectClient = <Rpcs extends Rpc.Any>(
     yield* Effect.addFinalizer(() => Effect.sync(() => failAll(Exit.interrupt(FiberId.none))))
 
     const call = (entry: Codecs, payload: unknown, span: Tracer.Span | undefined) =>
+      Effect.withFiberRuntime<unknown, unknown>((fiber) => {
+        const requestId = fiber.getFiberRef(currentRequestId)
+        return send(entry, payload, span, requestId === undefined ? [] : [[requestIdHeader, requestId]])
+      })
+
+    const send = (
+      entry: Codecs,
+      payload: unknown,
+      span: Tracer.Span | undefined,
+      headers: ReadonlyArray<[string, string]>,
+    ) =>
       Effect.async<unknown, unknown>((resume) => {
         let made: unknown
         try {
@@ -183,7 +195,7 @@ export const makeDirectClient = <Rpcs extends Rpc.Any>(
           id,
           tag: entry.rpc._tag,
           payload: encoded.right,
-          headers: [],
+          headers,
           ...(span === undefined ? {} : { traceId: span.traceId, spanId: span.spanId, sampled: span.sampled }),
         }
         const refused = connection.send(request)
@@ -298,6 +310,8 @@ export const serveDirect = <Rpcs extends Rpc.Any>(
         listener.send(clientId, dieExit(requestId, defect))
         return
       }
+      const forRequest = request.headers.find(([name]) => name === requestIdHeader)?.[1]
+      if (forRequest !== undefined) effect = withRequestId(forRequest)(effect)
       if (options.tracing) {
         effect = Effect.withSpan(effect, `${options.spanPrefix}.${request.tag}`, {
           captureStackTrace: false,
@@ -435,51 +449,56 @@ export const makeInProcessClient = <Rpcs extends Rpc.Any>(
         }),
       )
       return (payload: unknown) =>
-        Effect.async<unknown, unknown>((resume) => {
-          let effect: Effect.Effect<unknown, unknown>
-          try {
-            const result = handler.handler(entry.makePayload(payload), { clientId: 0, headers })
-            effect = (
-              Rpc.isWrapper(result as object) ? (result as unknown as Rpc.Wrapper<unknown>).value : result
-            ) as never
-          } catch (defect) {
-            return resume(Effect.die(defect))
-          }
-          const started = options.observe === undefined ? 0 : performance.now()
-          let done = false
-          let timer: ReturnType<typeof setTimeout> | undefined
-          const fiber = runFork(effect)
-          fiber.addObserver((exit) => {
-            options.observe?.({
-              service: options.service,
-              method: tag,
-              outcome: outcomeOf(exit),
-              seconds: (performance.now() - started) / 1000,
-            })
-            if (done) return
-            done = true
-            if (timer !== undefined) clearTimeout(timer)
-            resume(exit)
-          })
-          if (timeoutMillis !== undefined && !done) {
-            timer = setTimeout(() => {
+        Effect.withFiberRuntime<unknown, unknown>((caller) => {
+          // The handler runs in its own context, but for the caller's request, as over the network.
+          const requestId = caller.getFiberRef(currentRequestId)
+          return Effect.async<unknown, unknown>((resume) => {
+            let effect: Effect.Effect<unknown, unknown>
+            try {
+              const result = handler.handler(entry.makePayload(payload), { clientId: 0, headers })
+              effect = (
+                Rpc.isWrapper(result as object) ? (result as unknown as Rpc.Wrapper<unknown>).value : result
+              ) as never
+            } catch (defect) {
+              return resume(Effect.die(defect))
+            }
+            if (requestId !== undefined) effect = withRequestId(requestId)(effect)
+            const started = options.observe === undefined ? 0 : performance.now()
+            let done = false
+            let timer: ReturnType<typeof setTimeout> | undefined
+            const fiber = runFork(effect)
+            fiber.addObserver((exit) => {
+              options.observe?.({
+                service: options.service,
+                method: tag,
+                outcome: outcomeOf(exit),
+                seconds: (performance.now() - started) / 1000,
+              })
               if (done) return
               done = true
+              if (timer !== undefined) clearTimeout(timer)
+              resume(exit)
+            })
+            if (timeoutMillis !== undefined && !done) {
+              timer = setTimeout(() => {
+                if (done) return
+                done = true
+                fiber.unsafeInterruptAsFork(RpcServer.fiberIdClientInterrupt)
+                resume(
+                  Effect.fail(
+                    new RpcClientError.RpcClientError({
+                      reason: "Protocol",
+                      message: `RPC call ${tag} timed out after ${timeoutMillis} ms`,
+                    }),
+                  ),
+                )
+              }, timeoutMillis)
+            }
+            return Effect.sync(() => {
+              done = true
+              if (timer !== undefined) clearTimeout(timer)
               fiber.unsafeInterruptAsFork(RpcServer.fiberIdClientInterrupt)
-              resume(
-                Effect.fail(
-                  new RpcClientError.RpcClientError({
-                    reason: "Protocol",
-                    message: `RPC call ${tag} timed out after ${timeoutMillis} ms`,
-                  }),
-                ),
-              )
-            }, timeoutMillis)
-          }
-          return Effect.sync(() => {
-            done = true
-            if (timer !== undefined) clearTimeout(timer)
-            fiber.unsafeInterruptAsFork(RpcServer.fiberIdClientInterrupt)
+            })
           })
         })
     }

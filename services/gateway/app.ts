@@ -21,9 +21,9 @@ import { OrderHandlers } from "./handlers/orders.ts"
 import type { GatewayServices } from "./handlers/implement.ts"
 import { RateLimiter } from "./rate-limit.ts"
 
-/** Client addresses come from Bun's server, which hono passes on as its env. */
+/** The client's address and the request's id come from Bun's server (server.ts), which hono passes on as its env. */
 export interface GatewayEnv {
-  Bindings: { readonly ip: string }
+  Bindings: { readonly ip: string; readonly requestId: string }
 }
 
 /** Paths the rate limit leaves alone: probes and scrapes must not be refused when a client floods. */
@@ -77,6 +77,7 @@ export const makeGatewayApp = Effect.gen(function* () {
     guards,
     onResponse: (route, method, status, seconds) => record(method, route, status, seconds),
     routes,
+    requestIdOf: (c) => c.env.requestId,
   })
 
   app.notFound((c) => {

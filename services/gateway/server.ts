@@ -1,7 +1,14 @@
 /** The gateway's listening socket: Bun.serve on GATEWAY_HTTP_PORT running the hono app; closed with its scope. */
 import { Effect, Layer } from "effect"
 import { httpPort, serviceBind } from "../../src/config.ts"
+import { requestIdFrom, requestIdHeader } from "../../src/request-id.ts"
 import { makeGatewayApp } from "./app.ts"
+
+/** Every answer names the request it answers (src/request-id.ts). */
+const tagged = (requestId: string) => (response: Response) => {
+  response.headers.set(requestIdHeader, requestId)
+  return response
+}
 
 /** Largest request body the API accepts; every JSON body of the contract is far smaller. */
 const maxRequestBodySize = 1024 * 1024
@@ -17,7 +24,11 @@ export const GatewayServerLive = Layer.scopedDiscard(
           port,
           hostname,
           maxRequestBodySize,
-          fetch: (request, server) => app.fetch(request, { ip: server.requestIP(request)?.address ?? "unknown" }),
+          fetch: (request, server) => {
+            const requestId = requestIdFrom(request.headers.get(requestIdHeader))
+            const answer = app.fetch(request, { ip: server.requestIP(request)?.address ?? "unknown", requestId })
+            return answer instanceof Promise ? answer.then(tagged(requestId)) : tagged(requestId)(answer)
+          },
         }),
       ),
       // Let requests in flight finish: stop accepting, then wait for them.

@@ -348,6 +348,23 @@ describe("bad input gets a 4xx that says what was wrong", () => {
     expect(cartItem.headers.get("allow")?.split(", ").sort()).toEqual(["DELETE", "PUT"])
   }, 30_000)
 
+  test("every answer names its request: the client's X-Request-Id when it is a plain token, else a new one", async () => {
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+    for (const path of ["/products", "/no/such/route", "/healthz"]) {
+      expect((await world.api.call("GET", path)).headers.get("x-request-id")).toMatch(uuid)
+    }
+    const customer = await newCustomer(world.api)
+    const given = await world.api.call("GET", "/cart", {
+      token: customer.token,
+      headers: { "x-request-id": "trace-1.2:3_x" },
+    })
+    expect(given.status).toBe(200)
+    expect(given.headers.get("x-request-id")).toBe("trace-1.2:3_x")
+    const refused = await world.api.call("DELETE", "/checkout", { headers: { "x-request-id": "not a token\u00e9" } })
+    expect(refused.status).toBe(405)
+    expect(refused.headers.get("x-request-id")).toMatch(uuid)
+  }, 30_000)
+
   test("the OpenAPI document and the docs page are served", async () => {
     const spec = await world.api.call("GET", "/openapi.json")
     expect(spec.status).toBe(200)

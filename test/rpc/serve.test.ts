@@ -3,7 +3,9 @@
  * a stream, the metrics seam, and spans across the hop.
  */
 import { afterAll, describe, expect, test } from "bun:test"
-import { Chunk, ConfigProvider, Effect, Layer, Stream } from "effect"
+import { Rpc, RpcGroup } from "@effect/rpc"
+import { Chunk, ConfigProvider, Effect, FiberRef, HashMap, Layer, Option, Schema, Stream } from "effect"
+import { currentRequestId, withRequestId } from "../../src/request-id.ts"
 import { RpcClientTag, type RpcObserver, RpcServe } from "../../src/rpc.ts"
 import { FeedRpcs } from "./fixtures/feed-rpcs.ts"
 import { StockHandlers } from "./fixtures/stock-handlers.ts"
@@ -11,6 +13,23 @@ import { initialStock, OutOfStock, StockRpcs } from "./fixtures/stock-rpcs.ts"
 import { suiteRuntime } from "./run.ts"
 
 class FeedClient extends RpcClientTag<FeedClient>()("delivery", FeedRpcs) {}
+
+/** What a handler knows of the request it works for. */
+class WhoRpcs extends RpcGroup.make(
+  Rpc.make("Who", {
+    success: Schema.Struct({ requestId: Schema.NullOr(Schema.String), logged: Schema.NullOr(Schema.String) }),
+  }),
+) {}
+class WhoClient extends RpcClientTag<WhoClient>()("user", WhoRpcs) {}
+const WhoHandlers = WhoRpcs.toLayer({
+  Who: () =>
+    Effect.gen(function* () {
+      const requestId = yield* FiberRef.get(currentRequestId)
+      const annotations = yield* FiberRef.get(FiberRef.currentLogAnnotations)
+      const logged = HashMap.get(annotations, "requestId").pipe(Option.map(String), Option.getOrNull)
+      return { requestId: requestId ?? null, logged }
+    }),
+})
 class StockClient extends RpcClientTag<StockClient>()("payment", StockRpcs, { tracing: true }) {}
 
 const config = Layer.setConfigProvider(
@@ -18,6 +37,7 @@ const config = Layer.setConfigProvider(
     new Map([
       ["DELIVERY_RPC_PORT", "27321"],
       ["PAYMENT_RPC_PORT", "27322"],
+      ["USER_RPC_PORT", "27324"],
     ]),
   ),
 )
@@ -36,8 +56,9 @@ const observe: RpcObserver = ({ method, outcome, seconds }) => {
 const servers = Layer.mergeAll(
   RpcServe.layer(FeedRpcs, { service: "delivery" }).pipe(Layer.provide(FeedHandlers)),
   RpcServe.layer(StockRpcs, { service: "payment", tracing: true, observe }).pipe(Layer.provide(StockHandlers)),
+  RpcServe.layer(WhoRpcs, { service: "user" }).pipe(Layer.provide(WhoHandlers)),
 )
-const clients = Layer.mergeAll(FeedClient.Live, StockClient.Live)
+const clients = Layer.mergeAll(FeedClient.Live, StockClient.Live, WhoClient.Live)
 const suite = suiteRuntime(Layer.provideMerge(clients, servers).pipe(Layer.provide(config)))
 
 afterAll(() => suite.dispose())
@@ -68,6 +89,15 @@ describe("RpcServe", () => {
           { method: "Reserve", outcome: "OutOfStock" },
         ])
       }).pipe(Effect.withSpan("test.caller")),
+    ))
+
+  test("a call made for a request carries its id: the handler runs under it and logs with it", () =>
+    suite.run(
+      Effect.gen(function* () {
+        const who = yield* WhoClient
+        expect(yield* withRequestId("req-42")(who.Who())).toEqual({ requestId: "req-42", logged: "req-42" })
+        expect(yield* who.Who()).toEqual({ requestId: null, logged: null })
+      }),
     ))
 
   test("releasing the server Layer frees its port", async () => {
