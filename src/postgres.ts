@@ -29,11 +29,34 @@ const withDatabase = (url: Redacted.Redacted, database: string) => {
 
 const DUPLICATE_DATABASE = "42P04"
 const UNIQUE_VIOLATION = "23505"
+const FOREIGN_KEY_VIOLATION = "23503"
+
+/** What PostgreSQL said about a failed statement (node-postgres' error, the SqlError's cause). */
+export interface PgErrorFields {
+  readonly code?: unknown
+  /** e.g. `Key (sku)=(abc) already exists.` */
+  readonly detail?: unknown
+  readonly constraint?: unknown
+}
+
+export const pgErrorOf = (error: unknown): PgErrorFields => {
+  const cause = typeof error === "object" && error !== null ? (error as { cause?: unknown }).cause : undefined
+  return typeof cause === "object" && cause !== null ? (cause as PgErrorFields) : {}
+}
 
 const pgErrorCode = (error: unknown): string | undefined => {
-  const cause = (error as { cause?: { code?: unknown } }).cause
-  return typeof cause?.code === "string" ? cause.code : undefined
+  const code = pgErrorOf(error).code
+  return typeof code === "string" ? code : undefined
 }
+
+/** The statement broke a unique constraint (`constraint`: that one only). */
+export const isUniqueViolation = (error: unknown, constraint?: string) =>
+  pgErrorCode(error) === UNIQUE_VIOLATION && (constraint === undefined || pgErrorOf(error).constraint === constraint)
+
+/** The statement broke a foreign key (`constraint`: that one only). */
+export const isForeignKeyViolation = (error: unknown, constraint?: string) =>
+  pgErrorCode(error) === FOREIGN_KEY_VIOLATION &&
+  (constraint === undefined || pgErrorOf(error).constraint === constraint)
 
 /** Connect to the server's maintenance database and create `database` if it does not exist yet. */
 export const ensureDatabase = Effect.fn("Postgres.ensureDatabase")(

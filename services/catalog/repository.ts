@@ -23,6 +23,7 @@ import {
   Variant,
 } from "../../rpc/catalog.ts"
 import type { Currency } from "../../rpc/common.ts"
+import { isForeignKeyViolation, isUniqueViolation, pgErrorOf } from "../../src/postgres.ts"
 
 interface VariantJson {
   readonly sku: string
@@ -132,30 +133,12 @@ export const decodeCursor = (cursor: string): Effect.Effect<string, InvalidCurso
 
 // Postgres errors ---------------------------------------------------------------------------------
 
-const UNIQUE_VIOLATION = "23505"
-const FOREIGN_KEY_VIOLATION = "23503"
-
-interface PgErrorFields {
-  readonly code?: unknown
-  readonly detail?: unknown
-  /** node-postgres names it `constraint`. */
-  readonly constraint?: unknown
-}
-
-const pgErrorOf = (error: SqlError.SqlError): PgErrorFields =>
-  typeof error.cause === "object" && error.cause !== null ? (error.cause as PgErrorFields) : {}
-
 /** The SKU named by a unique violation's detail: `Key (sku)=(abc) already exists.` */
 const duplicateSkuOf = (error: SqlError.SqlError): Option.Option<Sku> => {
   const pg = pgErrorOf(error)
-  if (pg.code !== UNIQUE_VIOLATION || typeof pg.detail !== "string") return Option.none()
+  if (!isUniqueViolation(error) || typeof pg.detail !== "string") return Option.none()
   const match = /^Key \(sku\)=\((.*)\) already exists\.$/.exec(pg.detail)
   return match?.[1] === undefined ? Option.none() : Option.some(match[1] as Sku)
-}
-
-const isForeignKeyViolation = (error: SqlError.SqlError, constraint: string) => {
-  const pg = pgErrorOf(error)
-  return pg.code === FOREIGN_KEY_VIOLATION && pg.constraint === constraint
 }
 
 export class ProductRepository extends Effect.Service<ProductRepository>()("catalog/ProductRepository", {
@@ -340,7 +323,7 @@ export class ProductRepository extends Effect.Service<ProductRepository>()("cata
           if (parentId !== null && isForeignKeyViolation(error, "categories_parent_id_fkey")) {
             return Effect.fail(new CategoryNotFound({ categoryId: parentId }))
           }
-          if (pgErrorOf(error).code === UNIQUE_VIOLATION) return Effect.fail(new DuplicateCategory({ name, parentId }))
+          if (isUniqueViolation(error)) return Effect.fail(new DuplicateCategory({ name, parentId }))
           return Effect.die(error)
         }),
       )

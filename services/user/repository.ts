@@ -17,6 +17,7 @@ import {
   UserUpdated,
 } from "../../rpc/user.ts"
 import { Outbox } from "../../src/outbox.ts"
+import { isUniqueViolation } from "../../src/postgres.ts"
 
 interface UserRow {
   readonly id: string
@@ -37,12 +38,6 @@ interface AddressRow {
 
 /** Another account has this email (compared case-insensitively). */
 export class EmailInUse extends Data.TaggedError("EmailInUse")<{}> {}
-
-const UNIQUE_VIOLATION = "23505"
-const isUniqueViolation = (error: SqlError.SqlError) => {
-  const cause: unknown = error.cause
-  return typeof cause === "object" && cause !== null && "code" in cause && cause.code === UNIQUE_VIOLATION
-}
 
 // Rows come from our own tables, already checked by their constraints: no re-validation.
 const toUser = (row: UserRow) =>
