@@ -66,16 +66,20 @@ export const amqpUrl = Config.redacted("AMQP_URL").pipe(
   Config.withDefault(Redacted.make("amqp://guest:guest@127.0.0.1:5672")),
 )
 
+/** A comma-separated list in `name` (items trimmed, empty ones dropped). */
+export const commaSeparated = (name: string, fallback = "") =>
+  Config.string(name).pipe(
+    Config.withDefault(fallback),
+    Config.map((list) =>
+      list
+        .split(",")
+        .map((item) => item.trim())
+        .filter((item) => item.length > 0),
+    ),
+  )
+
 /** `KAFKA_BROKERS`: comma separated host:port list. */
-export const kafkaBrokers = Config.string("KAFKA_BROKERS").pipe(
-  Config.withDefault("127.0.0.1:9092"),
-  Config.map((s) =>
-    s
-      .split(",")
-      .map((b) => b.trim())
-      .filter((b) => b.length > 0),
-  ),
-)
+export const kafkaBrokers = commaSeparated("KAFKA_BROKERS", "127.0.0.1:9092")
 
 /**
  * `COMMAND_QUEUE_PREFIX`: put before every command queue's name (`cart.reserve` …), so that processes

@@ -25,6 +25,16 @@ import { outboxPending, outboxPublished } from "./metrics.ts"
 /** The NOTIFY channel appends raise on commit, so an idle relay wakes at once instead of at its next poll. */
 export const outboxChannel = "outbox"
 
+/** An event as its outbox row. */
+const rowOf = (event: OutgoingEvent) => ({
+  event_id: event.id,
+  event_type: event.type,
+  event_version: event.version,
+  topic: event.topic,
+  event_key: event.partitionKey,
+  envelope: event.value,
+})
+
 export class Outbox extends Effect.Service<Outbox>()("platform/Outbox", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -42,16 +52,7 @@ export class Outbox extends Effect.Service<Outbox>()("platform/Outbox", {
       // The notification rides on the INSERT (one round trip, not two). It is delivered only if the
       // transaction commits, and several in one transaction fold into one. The payload must not be
       // empty: @effect/sql-pg's listen() drops notifications without one.
-      yield* sql`INSERT INTO outbox ${sql.insert(
-        list.map((event) => ({
-          event_id: event.id,
-          event_type: event.type,
-          event_version: event.version,
-          topic: event.topic,
-          event_key: event.partitionKey,
-          envelope: event.value,
-        })),
-      )} RETURNING pg_notify(${outboxChannel}, 'appended')`
+      yield* sql`INSERT INTO outbox ${sql.insert(list.map(rowOf))} RETURNING pg_notify(${outboxChannel}, 'appended')`
     })
 
     /**
@@ -60,14 +61,7 @@ export class Outbox extends Effect.Service<Outbox>()("platform/Outbox", {
      * One statement is atomic by itself, so the caller saves a transaction's BEGIN and COMMIT round trips.
      */
     const appendIf = (events: ReadonlyArray<OutgoingEvent>, onlyIf: Statement.Fragment): Statement.Fragment => {
-      const rows = events.map((event) => ({
-        event_id: event.id,
-        event_type: event.type,
-        event_version: event.version,
-        topic: event.topic,
-        event_key: event.partitionKey,
-        envelope: event.value,
-      }))
+      const rows = events.map(rowOf)
       return sql`
         INSERT INTO outbox (event_id, event_type, event_version, topic, event_key, envelope)
         SELECT e.event_id, e.event_type, e.event_version, e.topic, e.event_key, e.envelope::jsonb

@@ -168,54 +168,54 @@ export class Carts extends Effect.Service<Carts>()("cart/Carts", {
         }
       })
 
+    type Loaded = Effect.Effect.Success<ReturnType<typeof loadFor>>
+    type Change = { readonly cartId: string; readonly status: "frozen" | "checked_out"; readonly orderId: string }
+
     /**
-     * Reserves many carts in one transaction (the saga's commands arrive together under load). Each command is
-     * decided on its own, in arrival order, against the state the ones before it left: a second order of the
-     * same user finds the cart frozen by the first.
+     * A batch of one saga command in one transaction. Each command is answered from its stored reply (or
+     * one decided earlier in the batch), else decided on its own by `decide`, in arrival order, against
+     * the state the commands before it left: a second order of the same user finds the cart frozen by the
+     * first. A decisive reply is stored with the batch's writes; a refusal is not.
      */
-    const reserveMany = (commands: ReadonlyArray<CartCommand>) =>
+    const decideBatch = <Reply extends { readonly _tag: string }>(
+      name: "reserve" | "clear",
+      commands: ReadonlyArray<CartCommand>,
+      codec: {
+        readonly decode: (stored: unknown) => Effect.Effect<Reply, unknown>
+        readonly encode: (reply: Reply) => Effect.Effect<unknown, unknown>
+      },
+      decide: (
+        command: CartCommand,
+        state: Loaded,
+        change: (change: Change) => void,
+      ) => { readonly reply: Reply; readonly decisive: boolean },
+    ) =>
       transaction(
         Effect.gen(function* () {
-          const { stored, cartOf, itemsOf } = yield* loadFor(commands, "reserve")
-          const decided = new Map<string, ReserveCartReply>()
-          const changes: Array<{ cartId: string; status: "frozen"; orderId: string }> = []
+          const state = yield* loadFor(commands, name)
+          const decided = new Map<string, Reply>()
+          const changes: Array<Change> = []
           const toSave: Array<{ orderId: string; command: string; reply: unknown }> = []
-          const replies: Array<ReserveCartReply> = []
+          const replies: Array<Reply> = []
           for (const command of commands) {
-            const earlier = decided.get(command.orderId) ?? stored.get(command.orderId)
+            const stored = state.stored.get(command.orderId)
+            const earlier =
+              decided.get(command.orderId) ??
+              (stored === undefined ? undefined : yield* codec.decode(stored).pipe(Effect.orDie))
             if (earlier !== undefined) {
-              replies.push(
-                earlier instanceof CartReserved ? earlier : yield* decodeReserveReply(earlier).pipe(Effect.orDie),
-              )
+              decided.set(command.orderId, earlier)
+              replies.push(earlier)
               continue
             }
-            const cart = cartOf.get(command.userId)
-            if (cart?.status === "frozen" && cart.order_id !== command.orderId) {
-              replies.push(new CartFrozen({ userId: command.userId, orderId: cart.order_id as CartCommand["orderId"] }))
-              continue
+            const { reply, decisive } = decide(command, state, (change) => changes.push(change))
+            if (decisive) {
+              decided.set(command.orderId, reply)
+              toSave.push({
+                orderId: command.orderId,
+                command: name,
+                reply: yield* codec.encode(reply).pipe(Effect.orDie),
+              })
             }
-            const [first, ...rest] = cart === undefined ? [] : itemsOf(cart.id).map(toLine)
-            if (cart === undefined || first === undefined) {
-              replies.push(new CartEmpty({ userId: command.userId }))
-              continue
-            }
-            if (cart.status !== "frozen") {
-              changes.push({ cartId: cart.id, status: "frozen", orderId: command.orderId })
-              cartOf.set(command.userId, { ...cart, status: "frozen", order_id: command.orderId })
-            }
-            const reply = new CartReserved({
-              orderId: command.orderId,
-              userId: command.userId,
-              cartId: cart.id as CartId,
-              lines: [first, ...rest],
-              total: toCart(cart, itemsOf(cart.id)).total ?? first.lineTotal,
-            })
-            decided.set(command.orderId, reply)
-            toSave.push({
-              orderId: command.orderId,
-              command: "reserve",
-              reply: yield* encodeReserveReply(reply).pipe(Effect.orDie),
-            })
             replies.push(reply)
           }
           yield* repository.writeCommands(changes, toSave)
@@ -223,48 +223,55 @@ export class Carts extends Effect.Service<Carts>()("cart/Carts", {
         }),
       )
 
-    /** Checks many reserved carts out in one transaction; each command decided on its own, as in reserveMany. */
-    const clearMany = (commands: ReadonlyArray<CartCommand>) =>
-      transaction(
-        Effect.gen(function* () {
-          const { stored, cartOf } = yield* loadFor(commands, "clear")
-          const decided = new Map<string, ClearCartReply>()
-          const changes: Array<{ cartId: string; status: "checked_out"; orderId: string }> = []
-          const toSave: Array<{ orderId: string; command: string; reply: unknown }> = []
-          const replies: Array<ClearCartReply> = []
-          for (const command of commands) {
-            const earlier = decided.get(command.orderId) ?? stored.get(command.orderId)
-            if (earlier !== undefined) {
-              replies.push(
-                earlier instanceof CartCleared ? earlier : yield* decodeClearReply(earlier).pipe(Effect.orDie),
-              )
-              continue
-            }
-            const cart = cartOf.get(command.userId)
-            if (cart === undefined || cart.status !== "frozen" || cart.order_id !== command.orderId) {
-              replies.push(new CartNotReserved({ userId: command.userId, orderId: command.orderId }))
-              continue
-            }
-            // Checked out rather than emptied: the lines stay as the record of what the order bought, and the
-            // partial unique index lets the user's next cart begin as a new row.
-            changes.push({ cartId: cart.id, status: "checked_out", orderId: command.orderId })
-            cartOf.delete(command.userId)
-            const reply = new CartCleared({
-              orderId: command.orderId,
-              userId: command.userId,
-              cartId: cart.id as CartId,
-            })
-            decided.set(command.orderId, reply)
-            toSave.push({
-              orderId: command.orderId,
-              command: "clear",
-              reply: yield* encodeClearReply(reply).pipe(Effect.orDie),
-            })
-            replies.push(reply)
+    /** Reserves many carts in one transaction (the saga's commands arrive together under load). */
+    const reserveMany = (commands: ReadonlyArray<CartCommand>) =>
+      decideBatch<ReserveCartReply>(
+        "reserve",
+        commands,
+        { decode: decodeReserveReply, encode: encodeReserveReply },
+        (command, { cartOf, itemsOf }, change) => {
+          const cart = cartOf.get(command.userId)
+          if (cart?.status === "frozen" && cart.order_id !== command.orderId) {
+            const orderId = cart.order_id as CartCommand["orderId"]
+            return { reply: new CartFrozen({ userId: command.userId, orderId }), decisive: false }
           }
-          yield* repository.writeCommands(changes, toSave)
-          return replies
-        }),
+          const [first, ...rest] = cart === undefined ? [] : itemsOf(cart.id).map(toLine)
+          if (cart === undefined || first === undefined) {
+            return { reply: new CartEmpty({ userId: command.userId }), decisive: false }
+          }
+          if (cart.status !== "frozen") {
+            change({ cartId: cart.id, status: "frozen", orderId: command.orderId })
+            cartOf.set(command.userId, { ...cart, status: "frozen", order_id: command.orderId })
+          }
+          const reply = new CartReserved({
+            orderId: command.orderId,
+            userId: command.userId,
+            cartId: cart.id as CartId,
+            lines: [first, ...rest],
+            total: toCart(cart, itemsOf(cart.id)).total ?? first.lineTotal,
+          })
+          return { reply, decisive: true }
+        },
+      )
+
+    /** Checks many reserved carts out in one transaction. */
+    const clearMany = (commands: ReadonlyArray<CartCommand>) =>
+      decideBatch<ClearCartReply>(
+        "clear",
+        commands,
+        { decode: decodeClearReply, encode: encodeClearReply },
+        (command, { cartOf }, change) => {
+          const cart = cartOf.get(command.userId)
+          if (cart === undefined || cart.status !== "frozen" || cart.order_id !== command.orderId) {
+            return { reply: new CartNotReserved({ userId: command.userId, orderId: command.orderId }), decisive: false }
+          }
+          // Checked out rather than emptied: the lines stay as the record of what the order bought, and the
+          // partial unique index lets the user's next cart begin as a new row.
+          change({ cartId: cart.id, status: "checked_out", orderId: command.orderId })
+          cartOf.delete(command.userId)
+          const reply = new CartCleared({ orderId: command.orderId, userId: command.userId, cartId: cart.id as CartId })
+          return { reply, decisive: true }
+        },
       )
 
     /** Locks the user's cart and returns it only when it is frozen for this command's order. */

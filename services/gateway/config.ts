@@ -14,6 +14,7 @@
  *   from one of them is rate-limited by the client address in its X-Forwarded-For, not by the proxy's
  */
 import { Config } from "effect"
+import { commaSeparated } from "../../src/config.ts"
 
 export const rateLimitBurst = Config.integer("GATEWAY_RATE_LIMIT_BURST").pipe(Config.withDefault(120))
 export const rateLimitPerSecond = Config.number("GATEWAY_RATE_LIMIT_PER_SECOND").pipe(Config.withDefault(60))
@@ -22,15 +23,6 @@ export const localCacheMillis = Config.integer("GATEWAY_LOCAL_CACHE_MS").pipe(Co
 export const defaultDeliveryZone = Config.string("GATEWAY_DEFAULT_DELIVERY_ZONE").pipe(Config.withDefault("standard"))
 export const sessionCacheMillis = Config.integer("GATEWAY_SESSION_CACHE_MS").pipe(Config.withDefault(60_000))
 export const sessionCacheSize = Config.integer("GATEWAY_SESSION_CACHE_SIZE").pipe(Config.withDefault(100_000))
-export const trustedProxies = Config.string("GATEWAY_TRUSTED_PROXIES").pipe(
-  Config.withDefault(""),
-  Config.map(
-    (list) =>
-      new Set(
-        list
-          .split(",")
-          .map((address) => address.trim())
-          .filter((address) => address.length > 0),
-      ) as ReadonlySet<string>,
-  ),
+export const trustedProxies = commaSeparated("GATEWAY_TRUSTED_PROXIES").pipe(
+  Config.map((addresses): ReadonlySet<string> => new Set(addresses)),
 )

@@ -3,6 +3,7 @@
  * secret, AUTH_TOKEN_SECRET, is shared with the gateway and lives in src/auth-token.ts.
  */
 import { Config } from "effect"
+import { commaSeparated } from "../../src/config.ts"
 
 /** `USER_SESSION_TTL_SECONDS`: how long a session (and its token) lives. */
 export const sessionTtlSeconds = Config.integer("USER_SESSION_TTL_SECONDS").pipe(Config.withDefault(24 * 60 * 60))
@@ -19,15 +20,6 @@ export const argon2TimeCost = Config.integer("USER_ARGON2_TIME_COST").pipe(Confi
  * `USER_BOOTSTRAP_ADMIN_EMAILS`: comma separated; an account registered with one of these addresses is an
  * admin from the start (someone has to be the first admin who can grant the role).
  */
-export const bootstrapAdminEmails = Config.string("USER_BOOTSTRAP_ADMIN_EMAILS").pipe(
-  Config.withDefault(""),
-  Config.map(
-    (list) =>
-      new Set(
-        list
-          .split(",")
-          .map((email) => email.trim().toLowerCase())
-          .filter((email) => email.length > 0),
-      ),
-  ),
+export const bootstrapAdminEmails = commaSeparated("USER_BOOTSTRAP_ADMIN_EMAILS").pipe(
+  Config.map((emails) => new Set(emails.map((email) => email.toLowerCase()))),
 )

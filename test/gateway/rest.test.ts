@@ -21,6 +21,7 @@ import {
   bodyAs,
   type GatewayWorld,
   newCustomer,
+  openZone,
   settled,
   startGatewayWorld,
   stockedProduct,
@@ -225,22 +226,7 @@ describe("isolation and tokens", () => {
   test("checkouts to the default address read it once; a new default, made here or at the user service, reaches the next one", async () => {
     // A zone that ships to postal codes 12… only: an order shipped to 99… fails at delivery, which shows
     // which address a checkout used.
-    const zone = unique("zone")
-    await world.api.call("POST", "/admin/delivery/zones", {
-      token: world.adminToken,
-      body: { zoneId: zone, name: "Twelve", postalCodePrefixes: ["12"] },
-    })
-    const startsAt = new Date(Date.now() + 3_600_000)
-    await world.api.call("POST", "/admin/delivery/slots", {
-      token: world.adminToken,
-      body: {
-        slotId: `slot-${zone}`,
-        zoneId: zone,
-        startsAt: startsAt.toISOString(),
-        endsAt: new Date(startsAt.getTime() + 3_600_000).toISOString(),
-        capacity: 100,
-      },
-    })
+    const zone = await openZone(world.api, world.adminToken, ["12"], 100)
     const { sku } = await stockedProduct(world, 10, 500)
     const customer = await newCustomer(world.api) // default address: postal code 12345
     const listCalls = async () => {

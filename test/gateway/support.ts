@@ -134,7 +134,7 @@ export const startGatewayWorld = async (env: Record<string, string> = {}): Promi
 
 /**
  * Registers the bootstrap admin `adminEmail` (an admin from registration), logs it in, and opens a
- * delivery zone with one slot of room for 10,000 orders, through the REST API.
+ * delivery zone with one slot of room for 100,000 orders, through the REST API.
  */
 export const adminAndZone = async (api: Client, adminEmail: string) => {
   await api.call("POST", "/auth/register", { body: { email: adminEmail, password: "admin password", name: "Ada" } })
@@ -143,10 +143,16 @@ export const adminAndZone = async (api: Client, adminEmail: string) => {
     await api.call("POST", "/auth/login", { body: { email: adminEmail, password: "admin password" } }),
   )
   const adminToken = login.token
+  const zone = await openZone(api, adminToken, [], 100_000)
+  return { adminToken, zone }
+}
+
+/** A delivery zone serving `prefixes` (all postal codes when empty) with one slot of `capacity`, in an hour. */
+export const openZone = async (api: Client, adminToken: string, prefixes: ReadonlyArray<string>, capacity: number) => {
   const zone = unique("zone")
   await api.call("POST", "/admin/delivery/zones", {
     token: adminToken,
-    body: { zoneId: zone, name: "Test zone", postalCodePrefixes: [] },
+    body: { zoneId: zone, name: `Zone ${zone}`, postalCodePrefixes: prefixes },
   })
   const startsAt = new Date(Date.now() + 3_600_000)
   await api.call("POST", "/admin/delivery/slots", {
@@ -156,8 +162,8 @@ export const adminAndZone = async (api: Client, adminEmail: string) => {
       zoneId: zone,
       startsAt: startsAt.toISOString(),
       endsAt: new Date(startsAt.getTime() + 3_600_000).toISOString(),
-      capacity: 100_000,
+      capacity,
     },
   })
-  return { adminToken, zone }
+  return zone
 }
