@@ -4,6 +4,7 @@
  * marking one shipped.
  */
 import { Rpc, RpcGroup } from "@effect/rpc"
+import { PaymentMethodId } from "./payment.ts"
 import { Schema } from "effect"
 import { defineEvent } from "../src/event-envelope.ts"
 import { Identifier, Money, OrderId, Sku, UserId } from "./common.ts"
@@ -80,7 +81,8 @@ export class OrderRpcs extends RpcGroup.make(
     payload: {
       userId: UserId,
       idempotencyKey: IdempotencyKey,
-      paymentToken: Schema.String.pipe(Schema.maxLength(200)),
+      /** Registered with the payment service beforehand (RegisterPaymentMethod): the order keeps no token. */
+      paymentMethod: PaymentMethodId,
       address: DeliveryAddress,
       deliveryZone: Identifier,
     },

@@ -62,11 +62,20 @@ export class Refund extends Schema.Class<Refund>("Refund")({
   createdAt: Schema.Date,
 }) {}
 
+/**
+ * A payment method the payment service holds for a customer: the provider's token it was registered with
+ * stays here, so the services that refer to it (an order, its checkout saga) never store the token.
+ */
+export const PaymentMethodId = Identifier.pipe(Schema.brand("PaymentMethodId"))
+export type PaymentMethodId = typeof PaymentMethodId.Type
+
 export const ChargeRequest = Schema.Struct({
   idempotencyKey: PaymentIdempotencyKey,
   orderId: OrderId,
   amount: Money,
   customer: UserId,
+  /** What to charge: the provider decides on its token. A method never registered is declined. */
+  paymentMethod: Schema.optionalWith(PaymentMethodId, { exact: true }),
 })
 export type ChargeRequest = typeof ChargeRequest.Type
 
@@ -158,6 +167,14 @@ export const PaymentRefunded = defineEvent(
 // The group --------------------------------------------------------------------------------------
 
 export class PaymentRpcs extends RpcGroup.make(
+  /** Holds a provider token as `paymentMethod` for the customer; registering the same again changes nothing. */
+  Rpc.make("RegisterPaymentMethod", {
+    payload: {
+      paymentMethod: PaymentMethodId,
+      customer: UserId,
+      token: Schema.String.pipe(Schema.nonEmptyString(), Schema.maxLength(200)),
+    },
+  }),
   /**
    * Charges once per key: a repeat (or a racing duplicate) answers what the first answered — the captured
    * Payment or the same PaymentDeclined. The same key with another order, amount or customer fails with

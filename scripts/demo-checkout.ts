@@ -13,7 +13,7 @@ import { Currency, Money, Sku, UserId } from "../rpc/common.ts"
 import { DeliveryRpcs, SlotId, ZoneId } from "../rpc/delivery.ts"
 import { InventoryRpcs, RestockId } from "../rpc/inventory.ts"
 import { DeliveryAddress, IdempotencyKey, OrderRpcs } from "../rpc/order.ts"
-import { PaymentRpcs } from "../rpc/payment.ts"
+import { PaymentMethodId, PaymentRpcs } from "../rpc/payment.ts"
 import { RpcClientTag } from "../src/rpc.ts"
 
 class Catalog extends RpcClientTag<Catalog>()("catalog", CatalogRpcs) {}
@@ -54,11 +54,13 @@ const demo = Effect.gen(function* () {
   const cart = yield* (yield* Cart).AddItem({ userId, sku, quantity })
   yield* Effect.log(`cart of ${userId}: ${cart.itemCount} item(s), total ${cart.total?.amount} ${cart.total?.currency}`)
 
+  const paymentMethod = PaymentMethodId.make(`pm_demo_${tag}`)
+  yield* (yield* Payments).RegisterPaymentMethod({ paymentMethod, customer: userId, token: "tok_demo" })
   const orders = yield* Orders
   const placed = yield* orders.PlaceOrder({
     userId,
     idempotencyKey: IdempotencyKey.make(`demo-${tag}`),
-    paymentToken: "tok_demo",
+    paymentMethod,
     address: DeliveryAddress.make({ line1: "1 Demo Street", city: "Berlin", postalCode: "10115", country: "DE" }),
     deliveryZone: zoneId,
   })

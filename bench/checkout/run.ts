@@ -108,7 +108,8 @@ const step = async (
   const total = Math.round(rate * seconds)
   const mine = customers.slice(0, total)
   await fillCarts(world.api, mine, skus)
-  const token = `tok_bench_${crypto.randomUUID().slice(0, 8)}`
+  // Marks this step's orders: every Idempotency-Key of the step starts with it.
+  const token = `bench-${crypto.randomUUID().slice(0, 8)}-`
   const statementsBefore = databases.stats === undefined ? undefined : await statementCounts(databases.stats)
   const cpuBefore = cpuSeconds(world.processes)
   const load = await runOpenModel({
@@ -121,9 +122,9 @@ const step = async (
         headers: {
           authorization: `Bearer ${customer.token}`,
           "content-type": "application/json",
-          "idempotency-key": crypto.randomUUID(),
+          "idempotency-key": `${token}${crypto.randomUUID()}`,
         },
-        body: JSON.stringify({ paymentToken: token, address, deliveryZone: world.zone }),
+        body: JSON.stringify({ paymentToken: "tok_bench", address, deliveryZone: world.zone }),
       })
       await response.arrayBuffer()
       return response.status
@@ -137,7 +138,7 @@ const step = async (
   while (Date.now() < deadline) {
     ownOrderStatements++
     const [row] =
-      await databases.order`SELECT count(*)::int AS n FROM orders WHERE status = 'PENDING' AND payment_token = ${token}`
+      await databases.order`SELECT count(*)::int AS n FROM orders WHERE status = 'PENDING' AND idempotency_key LIKE ${`${token}%`}`
     pending = (row as { n: number }).n
     if (pending === 0) break
     await Bun.sleep(100)
@@ -147,7 +148,7 @@ const step = async (
   const statementsAfter = databases.stats === undefined ? undefined : await statementCounts(databases.stats)
   const rows = (await databases.order`
     SELECT id, status, extract(epoch FROM created_at) AS created, extract(epoch FROM updated_at) AS updated
-    FROM orders WHERE payment_token = ${token}`) as Array<{
+    FROM orders WHERE idempotency_key LIKE ${`${token}%`}`) as Array<{
     id: string
     status: string
     created: string
@@ -213,7 +214,7 @@ const checkInvariants = async (
 ) => {
   const [dup] = (await databases.order`
     SELECT count(*)::int AS n FROM (
-      SELECT user_id, idempotency_key FROM orders WHERE payment_token = ${token}
+      SELECT user_id, idempotency_key FROM orders WHERE idempotency_key LIKE ${`${token}%`}
       GROUP BY user_id, idempotency_key HAVING count(*) > 1) d`) as Array<{ n: number }>
   // Stock: every bench SKU's units are available, reserved or committed, and what is committed is
   // exactly what confirmed orders (of every step so far) bought.

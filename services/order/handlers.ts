@@ -63,6 +63,7 @@ export const OrderHandlers = OrderRpcs.toLayer(
             userId: request.userId,
             address: request.address,
             deliveryZone: ZoneId.make(request.deliveryZone),
+            paymentMethod: request.paymentMethod,
           })
           const deadline = new Date(Date.now() + deadlineSeconds * 1000)
           const event = yield* OrderCreated.make({ orderId, userId: request.userId }, { key: orderId })

@@ -40,7 +40,7 @@ interface ItemRow {
 export interface NewOrder {
   readonly userId: UserId
   readonly idempotencyKey: IdempotencyKey
-  readonly paymentToken: string
+  readonly paymentMethod: string
   readonly address: DeliveryAddress
   readonly deliveryZone: string
 }
@@ -58,7 +58,7 @@ const decodeOrder = Schema.decodeUnknownSync(Order)
 /** Hash of what a request asks for, so the same key with a different request is refused, not merged. */
 const requestHash = (order: NewOrder) =>
   new Bun.CryptoHasher("sha256")
-    .update(JSON.stringify([order.paymentToken, order.address, order.deliveryZone]))
+    .update(JSON.stringify([order.paymentMethod, order.address, order.deliveryZone]))
     .digest("hex")
 
 export class OrderRepository extends Effect.Service<OrderRepository>()("order/OrderRepository", {
@@ -125,8 +125,8 @@ export class OrderRepository extends Effect.Service<OrderRepository>()("order/Or
         const hash = requestHash(order)
         const inserted = yield* sql<OrderRow>`
           WITH placed AS (
-            INSERT INTO orders (id, user_id, idempotency_key, request_hash, status, payment_token, address, delivery_zone)
-            VALUES (${orderId}, ${order.userId}, ${order.idempotencyKey}, ${hash}, 'PENDING', ${order.paymentToken},
+            INSERT INTO orders (id, user_id, idempotency_key, request_hash, status, payment_method, address, delivery_zone)
+            VALUES (${orderId}, ${order.userId}, ${order.idempotencyKey}, ${hash}, 'PENDING', ${order.paymentMethod},
                     ${JSON.stringify(order.address)}::jsonb, ${order.deliveryZone})
             ON CONFLICT (user_id, idempotency_key) DO NOTHING
             RETURNING *)

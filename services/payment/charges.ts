@@ -14,7 +14,7 @@ import {
   type PaymentId,
   type OrderId,
 } from "../../rpc/payment.ts"
-import { PaymentProvider } from "./provider.ts"
+import { type ChargeOutcome, PaymentProvider } from "./provider.ts"
 import { type PaymentRow, PaymentRepository, toPayment } from "./repository.ts"
 
 /** How often a waiting duplicate looks again: soon at first (the provider is usually quick), then calmly. */
@@ -38,10 +38,15 @@ export class Charges extends Effect.Service<Charges>()("payment/Charges", {
      */
     const drive = (row: PaymentRow) => {
       const { amount, customer } = toPayment(row)
-      return provider.charge({ key: row.idempotency_key, amount, customer }).pipe(
-        Effect.flatMap((outcome) => repository.settlePayment(row, outcome)),
-        Effect.uninterruptible,
-      )
+      return Effect.gen(function* () {
+        const token = row.payment_method === null ? undefined : yield* repository.tokenOf(row.payment_method, customer)
+        // A method named but never registered (for this customer) has nothing the provider could charge.
+        const outcome: ChargeOutcome =
+          row.payment_method !== null && token === undefined
+            ? { _tag: "Declined", reference: `none_${row.id}`, reason: "unknown_payment_method" }
+            : yield* provider.charge({ key: row.idempotency_key, amount, customer, token })
+        return yield* repository.settlePayment(row, outcome)
+      }).pipe(Effect.uninterruptible)
     }
 
     const load = (id: string) =>
@@ -86,6 +91,7 @@ export class Charges extends Effect.Service<Charges>()("payment/Charges", {
           customer: request.customer,
           amount: request.amount.amount,
           currency: request.amount.currency,
+          paymentMethod: request.paymentMethod ?? null,
         })
         if (inserted !== undefined) {
           // The payment row is written before the void is read, and a refund writes the void before it

@@ -14,6 +14,8 @@ export const PaymentHandlers = PaymentRpcs.toLayer(
     const refunds = yield* Refunds
     const repository = yield* PaymentRepository
     return {
+      RegisterPaymentMethod: ({ paymentMethod, customer, token }) =>
+        repository.savePaymentMethod(paymentMethod, customer, token).pipe(Effect.catchTag("SqlError", Effect.die)),
       Charge: (request) => charges.charge(request),
       Refund: (request) => refunds.refund(request),
       GetPayment: ({ paymentId }) =>

@@ -3,7 +3,8 @@
  * the process, answers after a configurable latency, and declines
  *
  * - every charge whose amount in minor units ends in 13 (12.13, 0.13 …) — reason "insufficient_funds";
- * - every charge of a customer whose id starts with "decline" — reason "card_declined";
+ * - every charge with a token that starts with "decline" (e.g. `decline_card`), or of a customer whose id
+ *   does — reason "card_declined";
  * - a configurable share of the rest (PAYMENT_DECLINE_RATE) — reason "do_not_honor".
  *
  * Like a real provider it is idempotent by key: the same key always gets the same answer and reference,
@@ -22,6 +23,8 @@ export interface ProviderChargeRequest {
   readonly key: string
   readonly amount: Money
   readonly customer: UserId
+  /** The card's token, from the payment method charged; none for a charge that named no method. */
+  readonly token?: string | undefined
 }
 
 export interface ProviderRefundRequest {
@@ -65,7 +68,9 @@ export const simulateCharge = (request: ProviderChargeRequest, declineRate: numb
   const hash = digest(request.key)
   const reference = `sim_ch_${hash.toString("hex").slice(0, 24)}`
   if (request.amount.amount % 100 === 13) return { _tag: "Declined", reference, reason: "insufficient_funds" }
-  if (request.customer.startsWith("decline")) return { _tag: "Declined", reference, reason: "card_declined" }
+  if (request.customer.startsWith("decline") || request.token?.startsWith("decline") === true) {
+    return { _tag: "Declined", reference, reason: "card_declined" }
+  }
   // A uniform draw in [0, 1) from the key's hash.
   if (hash.readUInt32BE(0) / 2 ** 32 < declineRate) return { _tag: "Declined", reference, reason: "do_not_honor" }
   return { _tag: "Captured", reference }

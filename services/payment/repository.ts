@@ -35,6 +35,8 @@ export interface PaymentRow {
   readonly refunded: number
   /** Whether the lease of a pending payment ran out (its driver is presumed dead). */
   readonly lease_expired: boolean
+  /** The payment method charged (payment_methods), if the charge named one. */
+  readonly payment_method: string | null
   readonly created_at: Date
 }
 
@@ -60,6 +62,7 @@ export interface NewPayment {
   readonly customer: string
   readonly amount: number
   readonly currency: string
+  readonly paymentMethod: string | null
 }
 
 export interface NewRefund {
@@ -122,7 +125,7 @@ export class PaymentRepository extends Effect.Service<PaymentRepository>()("paym
     const paymentColumns = sql`
       id, idempotency_key, order_id, customer, amount::float8 AS amount, currency, status, decline_reason,
       provider_reference, refunded::float8 AS refunded, (status = 'pending' AND lease_until < now()) AS lease_expired,
-      created_at`
+      payment_method, created_at`
     const refundColumns = sql`
       r.id, r.idempotency_key, r.payment_id, p.order_id, r.requested_payment_id, r.requested_order_id,
       r.requested_amount::float8 AS requested_amount, r.amount::float8 AS amount, r.currency, r.status,
@@ -136,15 +139,27 @@ export class PaymentRepository extends Effect.Service<PaymentRepository>()("paym
      */
     const insertPending = (payment: NewPayment) =>
       sql<PaymentRow>`
-        INSERT INTO payments (id, idempotency_key, order_id, customer, amount, currency, status, lease_until)
+        INSERT INTO payments (id, idempotency_key, order_id, customer, amount, currency, status, lease_until,
+                              payment_method)
         VALUES (${payment.id}, ${payment.idempotencyKey}, ${payment.orderId}, ${payment.customer},
-                ${payment.amount}, ${payment.currency}, 'pending', ${leaseUntil})
+                ${payment.amount}, ${payment.currency}, 'pending', ${leaseUntil}, ${payment.paymentMethod})
         ON CONFLICT (idempotency_key) DO NOTHING
         RETURNING ${paymentColumns}`.pipe(Effect.map(first))
 
     /** Marks the order voided (idempotent). Written before a refund looks for the order's payments. */
     const voidOrder = (orderId: string) =>
       sql`INSERT INTO order_voids (order_id) VALUES (${orderId}) ON CONFLICT (order_id) DO NOTHING`.pipe(Effect.asVoid)
+
+    /** Holds `token` as `id` for the customer; the same id again changes nothing. */
+    const savePaymentMethod = (id: string, customer: string, token: string) =>
+      sql`INSERT INTO payment_methods (id, customer, token) VALUES (${id}, ${customer}, ${token})
+          ON CONFLICT (id) DO NOTHING`.pipe(Effect.asVoid)
+
+    /** The token of a payment method of `customer`; undefined when there is none. */
+    const tokenOf = (id: string, customer: string) =>
+      sql<{ token: string }>`SELECT token FROM payment_methods WHERE id = ${id} AND customer = ${customer}`.pipe(
+        Effect.map((rows) => rows[0]?.token),
+      )
 
     const isVoided = (orderId: string) =>
       sql`SELECT 1 FROM order_voids WHERE order_id = ${orderId}`.pipe(Effect.map((rows) => rows.length > 0))
@@ -317,6 +332,8 @@ export class PaymentRepository extends Effect.Service<PaymentRepository>()("paym
       voidOrder,
       isVoided,
       insertPending,
+      savePaymentMethod,
+      tokenOf,
       findByKey,
       findById,
       findByOrder,

@@ -134,6 +134,24 @@ describe("a customer through REST", () => {
     const cart = bodyAs(Cart, await world.api.call("GET", "/cart", { token: customer.token }))
     expect(cart.status).toBe("open")
   }, 60_000)
+
+  test("a paymentToken starting with decline is declined: the order ends FAILED, stock and cart released", async () => {
+    const { sku } = await stockedProduct(world, 3, 700)
+    const customer = await newCustomer(world.api)
+    await world.api.call("POST", "/cart/items", { token: customer.token, body: { sku, quantity: 1 } })
+    const placed = await checkout(customer.token, unique("key"), { paymentToken: "decline_card" })
+    expect(placed.status).toBe(201)
+    const order = await settled(world.api, customer.token, placed.headers.get("location") ?? "")
+    expect(order.status).toBe("FAILED")
+    expect(order.failure).toMatchObject({ step: "charge", reason: "PaymentDeclined" })
+    const stock = await stockOf(sku)
+    expect([stock.available, stock.reserved, stock.committed]).toEqual([3, 0, 0])
+    expect(bodyAs(Cart, await world.api.call("GET", "/cart", { token: customer.token })).status).toBe("open")
+
+    // The same customer with a good card goes through.
+    const retried = bodyAs(Order, await checkout(customer.token, unique("key"), { paymentToken: "tok_visa" }))
+    expect((await settled(world.api, customer.token, `/orders/${retried.id}`)).status).toBe("CONFIRMED")
+  }, 60_000)
 })
 
 describe("isolation and tokens", () => {

@@ -20,6 +20,7 @@ import {
   newCustomer,
   OrderClient,
   PaymentClient,
+  paymentMethodOf,
   settled,
   startCheckoutWorld,
   stockedProduct,
@@ -83,7 +84,7 @@ describe("checkout saga", () => {
         const again = yield* orders.PlaceOrder({
           userId,
           idempotencyKey: IdempotencyKey.make(key),
-          paymentToken: "tok_test",
+          paymentMethod: yield* paymentMethodOf(userId),
           address,
           deliveryZone: zone,
         })
@@ -163,8 +164,9 @@ describe("checkout saga", () => {
         const sku = yield* stockedProduct(3, 1_200)
         const zone = yield* deliveryZone(5)
         const userId = newCustomer()
+        const card = yield* paymentMethodOf(userId)
         yield* Effect.promise(() => world.mesh.services.get("payment")?.stop() ?? Promise.resolve())
-        const placed = yield* checkout(userId, [{ sku, quantity: 1 }], zone)
+        const placed = yield* checkout(userId, [{ sku, quantity: 1 }], zone, crypto.randomUUID(), card)
         // The charge fails after its retries; its refund cannot run either, so the saga keeps compensating.
         yield* Effect.sleep("3 seconds")
         expect((yield* Effect.flatMap(OrderClient, (o) => o.GetOrder({ orderId: placed.id }))).status).toBe("PENDING")

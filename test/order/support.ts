@@ -9,7 +9,7 @@ import { Currency, Money, type OrderId, Sku, UserId } from "../../rpc/common.ts"
 import { DeliveryRpcs, SlotId, ZoneId } from "../../rpc/delivery.ts"
 import { InventoryRpcs, RestockId } from "../../rpc/inventory.ts"
 import { DeliveryAddress, IdempotencyKey, type Order, OrderRpcs } from "../../rpc/order.ts"
-import { PaymentRpcs } from "../../rpc/payment.ts"
+import { PaymentMethodId, PaymentRpcs } from "../../rpc/payment.ts"
 import { RpcClientTag } from "../../src/rpc.ts"
 import { testRuntime } from "../support/run.ts"
 import { type Mesh, startMesh } from "../support/service-process.ts"
@@ -99,12 +99,21 @@ export const deliveryZone = (capacity: number) =>
 
 export const newCustomer = () => UserId.make(`user-${crypto.randomUUID()}`)
 
-/** Fills the customer's cart and places the order; returns the immediate answer. */
+/** A payment method of the customer with a card the simulated provider accepts (registering is idempotent). */
+export const paymentMethodOf = (userId: UserId, token = "tok_test") =>
+  Effect.gen(function* () {
+    const paymentMethod = PaymentMethodId.make(`pm_${token}_${userId}`)
+    yield* (yield* PaymentClient).RegisterPaymentMethod({ paymentMethod, customer: userId, token })
+    return paymentMethod
+  })
+
+/** Fills the customer's cart and places the order (paying with `paymentMethod`, else a good card); returns the immediate answer. */
 export const checkout = (
   userId: UserId,
   lines: ReadonlyArray<{ readonly sku: Sku; readonly quantity: number }>,
   zone: ZoneId,
   key: string = crypto.randomUUID(),
+  paymentMethod?: PaymentMethodId,
 ) =>
   Effect.gen(function* () {
     const cart = yield* CartClient
@@ -113,7 +122,7 @@ export const checkout = (
     return yield* orders.PlaceOrder({
       userId,
       idempotencyKey: IdempotencyKey.make(key),
-      paymentToken: "tok_test",
+      paymentMethod: paymentMethod ?? (yield* paymentMethodOf(userId)),
       address,
       deliveryZone: zone,
     })

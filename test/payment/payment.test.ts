@@ -10,6 +10,7 @@ import {
   type OrderId,
   type PaymentId,
   type PaymentIdempotencyKey,
+  type PaymentMethodId,
   PaymentDeclined,
   PaymentRpcs,
 } from "../../rpc/payment.ts"
@@ -127,6 +128,28 @@ describe("Charge", () => {
         const error = yield* charge(500, { customer: customer("decline") }).pipe(Effect.flip)
         expect(error._tag).toBe("PaymentDeclined")
         if (error._tag === "PaymentDeclined") expect(error.reason).toBe("card_declined")
+      }),
+    ))
+
+  test("the provider decides on the payment method's token; a method not registered for the customer is declined", () =>
+    run(
+      Effect.gen(function* () {
+        const payments = yield* PaymentClient
+        const buyer = customer()
+        const [good, bad] = [unique("pm") as PaymentMethodId, unique("pm") as PaymentMethodId]
+        yield* payments.RegisterPaymentMethod({ paymentMethod: good, customer: buyer, token: "tok_visa" })
+        yield* payments.RegisterPaymentMethod({ paymentMethod: bad, customer: buyer, token: "decline_card" })
+        // Registering again changes nothing (a retried checkout registers its method again).
+        yield* payments.RegisterPaymentMethod({ paymentMethod: good, customer: buyer, token: "tok_visa" })
+        const pay = (paymentMethod: PaymentMethodId, who = buyer) =>
+          payments.Charge({ idempotencyKey: key(), orderId: order(), amount: eur(800), customer: who, paymentMethod })
+        expect((yield* pay(good)).status).toBe("captured")
+        const declined = yield* pay(bad).pipe(Effect.flip)
+        expect(declined).toMatchObject({ _tag: "PaymentDeclined", reason: "card_declined" })
+        const unknown = yield* pay(unique("pm") as PaymentMethodId).pipe(Effect.flip)
+        expect(unknown).toMatchObject({ _tag: "PaymentDeclined", reason: "unknown_payment_method" })
+        const someoneElses = yield* pay(good, customer()).pipe(Effect.flip)
+        expect(someoneElses).toMatchObject({ _tag: "PaymentDeclined", reason: "unknown_payment_method" })
       }),
     ))
 

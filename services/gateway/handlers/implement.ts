@@ -8,6 +8,7 @@ import type {
   DeliveryClient,
   InventoryClient,
   OrderClient,
+  PaymentClient,
   UserClient,
 } from "../clients.ts"
 import type { ResponseCache } from "../response-cache.ts"
@@ -20,6 +21,7 @@ export type GatewayClients =
   | CartClient
   | UserClient
   | OrderClient
+  | PaymentClient
   | DeliveryClient
   | AnalyticsClient
 

@@ -3,6 +3,8 @@
  * leak nothing.
  */
 import { Effect } from "effect"
+import { createHash } from "node:crypto"
+import { PaymentMethodId } from "../../../rpc/payment.ts"
 import type { OrderId } from "../../../rpc/common.ts"
 import { DeliveryAddress, OrderNotFound } from "../../../rpc/order.ts"
 import { AddressNotFound, type PostalAddress } from "../../../rpc/user.ts"
@@ -12,7 +14,7 @@ import { GatewayApi } from "../api/index.ts"
 import { AddressRequired, type CheckoutBody } from "../api/orders.ts"
 import { CurrentUser } from "../api/security.ts"
 import { AddressCache } from "../addresses.ts"
-import { OrderClient } from "../clients.ts"
+import { OrderClient, PaymentClient } from "../clients.ts"
 import { defaultDeliveryZone } from "../config.ts"
 import { orUnavailable } from "../unavailable.ts"
 
@@ -60,12 +62,21 @@ export const OrderHandlers = implementGateway(GatewayApi, "orders", {
     Effect.gen(function* () {
       const { userId } = yield* CurrentUser
       const address = yield* shippingAddress(payload)
+      // The token goes to the payment service, which holds it as a payment method; the order names the
+      // method. Its id follows from the checkout, so a retried checkout names the same one.
+      const paymentMethod = PaymentMethodId.make(
+        `pm_${createHash("sha256").update(`${userId}\u0000${headers["idempotency-key"]}\u0000${payload.paymentToken}`).digest("base64url").slice(0, 32)}`,
+      )
+      const payments = yield* PaymentClient
+      yield* payments
+        .RegisterPaymentMethod({ paymentMethod, customer: userId, token: payload.paymentToken })
+        .pipe(orUnavailable("payment"))
       const orders = yield* OrderClient
       const order = yield* orders
         .PlaceOrder({
           userId,
           idempotencyKey: headers["idempotency-key"],
-          paymentToken: payload.paymentToken,
+          paymentMethod,
           address,
           deliveryZone: payload.deliveryZone ?? (yield* Effect.orDie(defaultDeliveryZone)),
         })
