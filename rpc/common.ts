@@ -32,3 +32,20 @@ export class Money extends Schema.Class<Money>("Money")({
 /** A page of results with an opaque cursor for the next one. */
 export const Page = <A, I, R>(item: Schema.Schema<A, I, R>) =>
   Schema.Struct({ items: Schema.Array(item), nextCursor: Schema.NullOr(Schema.String) })
+
+/** Non-empty text without surrounding whitespace, of at most `max` characters. */
+export const Text = (max: number) => Schema.Trimmed.pipe(Schema.nonEmptyString(), Schema.maxLength(max))
+
+/**
+ * A postal address, the one shape every contract uses: a customer's saved address (user), the address an
+ * order ships to (order), the one a shipment is booked for (delivery).
+ */
+export const PostalAddress = Schema.Struct({
+  line1: Text(200),
+  line2: Schema.optionalWith(Text(200), { exact: true }),
+  city: Text(100),
+  postalCode: Text(20),
+  /** ISO 3166-1 alpha-2. */
+  country: Schema.String.pipe(Schema.pattern(/^[A-Z]{2}$/)),
+})
+export type PostalAddress = typeof PostalAddress.Type

@@ -7,9 +7,9 @@
 import { Rpc, RpcGroup } from "@effect/rpc"
 import { Schema } from "effect"
 import { defineEvent } from "../src/event-envelope.ts"
-import { Identifier, OrderId } from "./common.ts"
+import { Identifier, OrderId, PostalAddress, Text } from "./common.ts"
 
-export { OrderId }
+export { OrderId, PostalAddress }
 
 export const ZoneId = Identifier.pipe(Schema.brand("ZoneId"))
 export type ZoneId = typeof ZoneId.Type
@@ -19,22 +19,6 @@ export type SlotId = typeof SlotId.Type
 
 export const ShipmentId = Identifier.pipe(Schema.brand("ShipmentId"))
 export type ShipmentId = typeof ShipmentId.Type
-
-const Text = (max: number) => Schema.Trimmed.pipe(Schema.nonEmptyString(), Schema.maxLength(max))
-
-/**
- * A postal address. Its required fields are those of the order's DeliveryAddress, so the saga can pass
- * the order's address as it is; the user service stores its addresses in the same shape.
- */
-export const PostalAddress = Schema.Struct({
-  line1: Text(200),
-  line2: Schema.optionalWith(Text(200), { exact: true }),
-  city: Text(100),
-  postalCode: Text(20),
-  /** ISO 3166-1 alpha-2. */
-  country: Schema.String.pipe(Schema.pattern(/^[A-Z]{2}$/)),
-})
-export type PostalAddress = typeof PostalAddress.Type
 
 export class Zone extends Schema.Class<Zone>("Zone")({
   id: ZoneId,

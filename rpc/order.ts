@@ -7,7 +7,7 @@ import { Rpc, RpcGroup } from "@effect/rpc"
 import { PaymentMethodId } from "./payment.ts"
 import { Schema } from "effect"
 import { defineEvent } from "../src/event-envelope.ts"
-import { Identifier, Money, OrderId, Sku, UserId } from "./common.ts"
+import { Identifier, Money, OrderId, PostalAddress, Sku, UserId } from "./common.ts"
 
 export const IdempotencyKey = Identifier.pipe(Schema.brand("IdempotencyKey"))
 export type IdempotencyKey = typeof IdempotencyKey.Type
@@ -40,14 +40,6 @@ export class Order extends Schema.Class<Order>("Order")({
   deliveryZone: Schema.String,
   createdAt: Schema.Date,
   updatedAt: Schema.Date,
-}) {}
-
-export class DeliveryAddress extends Schema.Class<DeliveryAddress>("DeliveryAddress")({
-  line1: Schema.String.pipe(Schema.nonEmptyString(), Schema.maxLength(200)),
-  line2: Schema.optionalWith(Schema.String.pipe(Schema.nonEmptyString(), Schema.maxLength(200)), { exact: true }),
-  city: Schema.String.pipe(Schema.nonEmptyString(), Schema.maxLength(100)),
-  postalCode: Schema.String.pipe(Schema.nonEmptyString(), Schema.maxLength(20)),
-  country: Schema.String.pipe(Schema.pattern(/^[A-Z]{2}$/)),
 }) {}
 
 export class OrderNotFound extends Schema.TaggedError<OrderNotFound>()("OrderNotFound", {
@@ -83,7 +75,7 @@ export class OrderRpcs extends RpcGroup.make(
       idempotencyKey: IdempotencyKey,
       /** Registered with the payment service beforehand (RegisterPaymentMethod): the order keeps no token. */
       paymentMethod: PaymentMethodId,
-      address: DeliveryAddress,
+      address: PostalAddress,
       deliveryZone: Identifier,
     },
     success: Order,

@@ -12,7 +12,7 @@ import { CatalogRpcs } from "../rpc/catalog.ts"
 import { Currency, Money, Sku, UserId } from "../rpc/common.ts"
 import { DeliveryRpcs, SlotId, ZoneId } from "../rpc/delivery.ts"
 import { InventoryRpcs, RestockId } from "../rpc/inventory.ts"
-import { DeliveryAddress, IdempotencyKey, OrderRpcs } from "../rpc/order.ts"
+import { IdempotencyKey, OrderRpcs } from "../rpc/order.ts"
 import { PaymentMethodId, PaymentRpcs } from "../rpc/payment.ts"
 import { RpcClientTag } from "../src/rpc.ts"
 
@@ -61,7 +61,7 @@ const demo = Effect.gen(function* () {
     userId,
     idempotencyKey: IdempotencyKey.make(`demo-${tag}`),
     paymentMethod,
-    address: DeliveryAddress.make({ line1: "1 Demo Street", city: "Berlin", postalCode: "10115", country: "DE" }),
+    address: { line1: "1 Demo Street", city: "Berlin", postalCode: "10115", country: "DE" },
     deliveryZone: zoneId,
   })
   yield* Effect.log(`order ${placed.id} placed: ${placed.status}`)

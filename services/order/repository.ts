@@ -4,9 +4,8 @@
  */
 import { SqlClient, type SqlError, type Statement } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
-import { type Money, OrderId, type UserId } from "../../rpc/common.ts"
+import { type Money, OrderId, type PostalAddress, type UserId } from "../../rpc/common.ts"
 import {
-  type DeliveryAddress,
   IdempotencyKeyConflict,
   type IdempotencyKey,
   Order,
@@ -41,7 +40,7 @@ export interface NewOrder {
   readonly userId: UserId
   readonly idempotencyKey: IdempotencyKey
   readonly paymentMethod: string
-  readonly address: DeliveryAddress
+  readonly address: PostalAddress
   readonly deliveryZone: string
 }
 

@@ -8,7 +8,7 @@ import { CatalogRpcs } from "../../rpc/catalog.ts"
 import { Currency, Money, type OrderId, Sku, UserId } from "../../rpc/common.ts"
 import { DeliveryRpcs, SlotId, ZoneId } from "../../rpc/delivery.ts"
 import { InventoryRpcs, RestockId } from "../../rpc/inventory.ts"
-import { DeliveryAddress, IdempotencyKey, type Order, OrderRpcs } from "../../rpc/order.ts"
+import { IdempotencyKey, type Order, OrderRpcs } from "../../rpc/order.ts"
 import { PaymentMethodId, PaymentRpcs } from "../../rpc/payment.ts"
 import { RpcClientTag } from "../../src/rpc.ts"
 import { testRuntime } from "../support/run.ts"
@@ -60,12 +60,12 @@ export const startCheckoutWorld = async (env: Record<string, string>): Promise<C
 const usd = Currency.make("USD")
 export const dollars = (cents: number) => Money.make({ amount: cents, currency: usd })
 
-export const address = DeliveryAddress.make({
+export const address = {
   line1: "1 Main St",
   city: "Springfield",
   postalCode: "12345",
   country: "US",
-})
+}
 
 /** A product with `stock` units on hand, priced `cents`. */
 export const stockedProduct = (stock: number, cents: number) =>

@@ -6,8 +6,8 @@ import { Effect } from "effect"
 import { createHash } from "node:crypto"
 import { PaymentMethodId } from "../../../rpc/payment.ts"
 import type { OrderId } from "../../../rpc/common.ts"
-import { DeliveryAddress, OrderNotFound } from "../../../rpc/order.ts"
-import { AddressNotFound, type PostalAddress } from "../../../rpc/user.ts"
+import { OrderNotFound } from "../../../rpc/order.ts"
+import { AddressNotFound } from "../../../rpc/user.ts"
 import { WithHeaders } from "../../../src/http-api-hono.ts"
 import { implementGateway } from "./implement.ts"
 import { GatewayApi } from "../api/index.ts"
@@ -18,19 +18,10 @@ import { OrderClient, PaymentClient } from "../clients.ts"
 import { defaultDeliveryZone } from "../config.ts"
 import { orUnavailable } from "../unavailable.ts"
 
-const toDeliveryAddress = (address: PostalAddress) =>
-  new DeliveryAddress({
-    line1: address.line1,
-    ...(address.line2 === undefined ? {} : { line2: address.line2 }),
-    city: address.city,
-    postalCode: address.postalCode,
-    country: address.country,
-  })
-
 /** The address given, else the saved one named, else the caller's default address. */
 const shippingAddress = (body: CheckoutBody) =>
   Effect.gen(function* () {
-    if (body.address !== undefined) return toDeliveryAddress(body.address)
+    if (body.address !== undefined) return body.address
     const { userId } = yield* CurrentUser
     const addresses = yield* AddressCache
     const saved = yield* addresses.list(userId).pipe(
@@ -41,7 +32,7 @@ const shippingAddress = (body: CheckoutBody) =>
       body.addressId === undefined
         ? saved.find((address) => address.isDefault)
         : saved.find((address) => address.id === body.addressId)
-    if (chosen !== undefined) return toDeliveryAddress(chosen.address)
+    if (chosen !== undefined) return chosen.address
     if (body.addressId !== undefined) return yield* new AddressNotFound({ addressId: body.addressId })
     return yield* new AddressRequired({ message: "send an address or addressId, or save a default address first" })
   })
