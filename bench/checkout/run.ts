@@ -19,12 +19,12 @@
 import { SQL } from "bun"
 import { parseArgs } from "node:util"
 import { loadavg } from "node:os"
-import { AuthSession } from "../../rpc/user.ts"
-import { bodyAs, type Client, stockedProduct, unique } from "../../test/gateway/support.ts"
+import { stockedProduct } from "../../test/gateway/support.ts"
 import { latencyOf, runOpenModel } from "../load/open-model.ts"
 import { cpuMsPer, cpuSeconds, rssMb } from "../load/process-cpu.ts"
 import { percentile } from "../load/stats.ts"
 import { statementCounts, statementsAvailable, statementsPer } from "../load/statements.ts"
+import { type Customer, fillCarts, newCustomers } from "../load/customers.ts"
 import { type RestWorld, startRestWorld } from "../load/world.ts"
 
 const { values, positionals } = parseArgs({
@@ -50,52 +50,6 @@ const databaseUrl = (database: string) => {
   url.pathname = `/${database}`
   return url.toString()
 }
-
-/** Runs `work` over `items` with at most `limit` at once. */
-const pool = async <T>(items: ReadonlyArray<T>, limit: number, work: (item: T) => Promise<void>) => {
-  let next = 0
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < items.length) await work(items[next++] as T)
-    }),
-  )
-}
-
-interface Customer {
-  readonly token: string
-}
-
-const newCustomers = async (api: Client, count: number) => {
-  const customers: Array<Customer> = []
-  await pool(
-    Array.from({ length: count }, (_, i) => i),
-    32,
-    async () => {
-      const email = `${unique("bench")}@example.com`
-      const registered = await api.call("POST", "/auth/register", {
-        body: { email, password: "bench password", name: "Bench" },
-      })
-      if (registered.status !== 201)
-        throw new Error(`register: ${registered.status} ${JSON.stringify(registered.body)}`)
-      const login = await api.call("POST", "/auth/login", { body: { email, password: "bench password" } })
-      customers.push({ token: bodyAs(AuthSession, login).token })
-    },
-  )
-  return customers
-}
-
-/** One unit in each customer's cart; a cart still frozen by its previous order's clear is retried. */
-const fillCarts = async (api: Client, customers: ReadonlyArray<Customer>, skus: ReadonlyArray<string>) =>
-  pool(customers, 32, async (customer) => {
-    const sku = skus[Math.floor(Math.random() * skus.length)]
-    for (let attempt = 0; ; attempt++) {
-      const added = await api.call("POST", "/cart/items", { token: customer.token, body: { sku, quantity: 1 } })
-      if (added.status === 200) return
-      if (added.status !== 409 || attempt > 50)
-        throw new Error(`add item: ${added.status} ${JSON.stringify(added.body)}`)
-      await Bun.sleep(100)
-    }
-  })
 
 const step = async (
   world: RestWorld,

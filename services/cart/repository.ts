@@ -102,10 +102,14 @@ export class CartRepository extends Effect.Service<CartRepository>()("cart/CartR
         SELECT ${cartColumns} FROM carts WHERE user_id = ${userId} AND status <> 'checked_out'
         ${sql.literal(lock ? "FOR UPDATE" : "")}`.pipe(Effect.map((rows) => Option.fromNullable(rows[0])))
 
-    /** The user's active cart, created when missing, locked until the transaction ends. */
-    const lockActive = (userId: UserId) =>
-      ensureActive(userId).pipe(
-        Effect.zipRight(selectActive(userId, true)),
+    /**
+     * The user's active cart, created when missing, locked until the transaction ends. The cart found may be
+     * checked out while this waits for its lock (the saga's clear): then the next one is created and locked.
+     */
+    const lockActive = (userId: UserId) => {
+      const attempt = ensureActive(userId).pipe(Effect.zipRight(selectActive(userId, true)))
+      return attempt.pipe(
+        Effect.flatMap(Option.match({ onNone: () => attempt, onSome: (cart) => Effect.succeed(Option.some(cart)) })),
         Effect.flatMap(
           Option.match({
             onNone: () => Effect.dieMessage(`active cart of ${userId} vanished inside its transaction`),
@@ -114,6 +118,7 @@ export class CartRepository extends Effect.Service<CartRepository>()("cart/CartR
         ),
         Effect.orDie,
       )
+    }
 
     /** The user's active cart if there is one, locked; for commands that must not create a cart. */
     const lockExisting = (userId: UserId) => selectActive(userId, true).pipe(Effect.orDie)

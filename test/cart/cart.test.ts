@@ -261,6 +261,26 @@ describe("saga commands over RabbitMQ", () => {
       }),
     ))
 
+  test("an edit racing the saga's check-out of the cart lands in the user's next cart, never a defect", () =>
+    cart.run(
+      Effect.gen(function* () {
+        const carts = yield* Carts
+        const client = yield* CartClient
+        for (let round = 0; round < 10; round++) {
+          const { userId, sku } = yield* filledCart
+          const orderId = newOrder()
+          yield* carts.reserveMany([{ orderId, userId }])
+          const [, edit] = yield* Effect.all(
+            [carts.clearMany([{ orderId, userId }]), Effect.either(client.AddItem({ userId, sku, quantity: 1 }))],
+            { concurrency: "unbounded" },
+          )
+          // Either the edit came first and met the frozen cart, or it waited and got the next one.
+          if (edit._tag === "Left") expect(edit.left._tag).toBe("CartFrozen")
+          else expect(edit.right).toMatchObject({ status: "open", lines: [{ sku, quantity: 1 }] })
+        }
+      }),
+    ))
+
   test("cart.reserve of an empty cart replies CartEmpty", () =>
     cart.run(
       Effect.gen(function* () {
