@@ -119,6 +119,7 @@ export const lazyMetrics: Record<string, string> = {
   inventory_retries_total: "an attempt repeated after a version conflict",
   dead_letters_total: "a RabbitMQ message dead-lettered (malformed, or failing past its retries)",
   queue_depth: "a service sampling a queue with CommandBus.checkQueue; no service does so periodically yet",
+  saga_admissions_refused_total: "a checkout refused because the sagas already waiting would keep it waiting too long",
 }
 
 /** kafka_consumer_lag is set by a Kafka consumer (analytics) once it handled a batch. */
