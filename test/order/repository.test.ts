@@ -1,0 +1,62 @@
+/**
+ * The order repository on a database of its own: once the saga's confirm step marked an order confirming
+ * (it is about to commit the order's stock, which cannot be released), CancelOrder's move is refused.
+ */
+import { afterAll, expect, test } from "bun:test"
+import { Effect, Layer, Option } from "effect"
+import { OrderId, UserId } from "../../rpc/common.ts"
+import { IdempotencyKey } from "../../rpc/order.ts"
+import { PaymentMethodId } from "../../rpc/payment.ts"
+import { PostgresLive } from "../../src/postgres.ts"
+import { OrderRepository } from "../../services/order/repository.ts"
+import { adminQuery } from "../support/postgres.ts"
+import { testRuntime } from "../support/run.ts"
+
+const service = `order_repo_${crypto.randomUUID().slice(0, 8)}`
+const runtime = testRuntime(
+  OrderRepository.Default.pipe(Layer.provideMerge(PostgresLive(service, { migrations: "order", poolSize: 2 }))),
+)
+
+afterAll(async () => {
+  await runtime.dispose()
+  await adminQuery(`DROP DATABASE IF EXISTS "cm_${service}" WITH (FORCE)`)
+})
+
+const place = Effect.gen(function* () {
+  const orders = yield* OrderRepository
+  const orderId = OrderId.make(crypto.randomUUID())
+  const { order } = yield* orders.create(
+    {
+      userId: UserId.make(`user-${crypto.randomUUID()}`),
+      idempotencyKey: IdempotencyKey.make(crypto.randomUUID()),
+      paymentMethod: PaymentMethodId.make("pm_test"),
+      address: { line1: "1 Test St", city: "Springfield", postalCode: "12345", country: "US" },
+      deliveryZone: "zone",
+    },
+    orderId,
+    () => [],
+  )
+  return order.id
+})
+
+test("a pending order cancels; one whose confirm step began does not, and confirming it is still allowed", async () => {
+  const outcome = await runtime.run(
+    Effect.gen(function* () {
+      const orders = yield* OrderRepository
+      const free = yield* place
+      const cancelled = yield* orders.cancel(free)
+      const confirming = yield* place
+      const marked = yield* orders.markConfirming(confirming)
+      const refused = yield* orders.cancel(confirming)
+      const confirmed = yield* orders.transition(confirming, ["PENDING"], "CONFIRMED")
+      // A cancelled order cannot be marked confirming: the confirm step then fails and the saga unwinds.
+      const lateConfirm = yield* orders.markConfirming(free)
+      return { cancelled, marked, refused, confirmed, lateConfirm }
+    }),
+  )
+  expect(Option.map(outcome.cancelled, (row) => row.status)).toEqual(Option.some("CANCELLED"))
+  expect(outcome.marked).toBe(true)
+  expect(Option.isNone(outcome.refused)).toBe(true)
+  expect(Option.map(outcome.confirmed, (row) => row.status)).toEqual(Option.some("CONFIRMED"))
+  expect(outcome.lateConfirm).toBe(false)
+})
