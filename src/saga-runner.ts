@@ -11,6 +11,7 @@
  * whether the wait has grown past `maxQueueSeconds`, and when to come back, so overload is refused up
  * front instead of accepted and left to time out.
  */
+import type { Statement } from "@effect/sql"
 import { Duration, Effect, FiberSet, Option, Schedule } from "effect"
 import { makeGradientLimit } from "./adaptive-limit.ts"
 import { makeFifoGate } from "./fifo-gate.ts"
@@ -146,19 +147,39 @@ export const makeSagaRunner = <R>(sagas: ReadonlyArray<AnySaga<R>>, options: Sag
       recover.pipe(Effect.repeat(Schedule.spaced(options.recoveryInterval ?? Duration.seconds(2)))),
     )
 
+    const start = (id: string, name: string, input?: unknown) => {
+      const saga = byName.get(name)
+      if (saga === undefined) return Effect.dieMessage(`unknown saga ${name}`)
+      return Effect.zipRight(
+        Effect.sync(() => sagaStarts.inc({ service: options.service, saga: name })),
+        drive(id, saga, "start", input === undefined ? undefined : { input }),
+      )
+    }
+
     return {
+      /**
+       * Saga `name` for `input`, created as one part of the caller's single statement (only when `onlyIf`,
+       * an SQL condition over the caller's other parts, holds), and the start to run once that statement
+       * committed and did create it. The caller hands the decoded input; the log gets it encoded.
+       */
+      create: (name: string, id: string, input: unknown, deadline: Date) =>
+        Effect.gen(function* () {
+          const saga = byName.get(name)
+          if (saga === undefined) return yield* Effect.dieMessage(`unknown saga ${name}`)
+          const createIf = log.createIf
+          if (createIf === undefined)
+            return yield* Effect.dieMessage("creating a saga in a statement needs a SQL saga log")
+          const encoded = yield* Effect.orDie(saga.encodeInput(input))
+          return {
+            createIf: (onlyIf: Statement.Fragment) => createIf(id, name, encoded, deadline, onlyIf),
+            start: start(id, name, encoded),
+          }
+        }),
       /**
        * Runs a saga created in this process (its lease is already ours). Given the `input` it was created
        * with, the saga starts without reading its record back from the log.
        */
-      start: (id: string, name: string, input?: unknown) => {
-        const saga = byName.get(name)
-        if (saga === undefined) return Effect.dieMessage(`unknown saga ${name}`)
-        return Effect.zipRight(
-          Effect.sync(() => sagaStarts.inc({ service: options.service, saga: name })),
-          drive(id, saga, "start", input === undefined ? undefined : { input }),
-        )
-      },
+      start,
       /**
        * None when a new saga may be created now; otherwise the seconds after which to try again, because
        * the sagas already waiting would keep it waiting longer than `maxQueueSeconds`.

@@ -89,6 +89,8 @@ export class Saga<Input, Results extends Record<string, unknown>, R> {
   constructor(
     readonly name: string,
     readonly decodeInput: (input: unknown) => Effect.Effect<Input, ParseResult.ParseError>,
+    /** The input as the log stores it (checked against the input Schema: a wrong input fails here). */
+    readonly encodeInput: (input: unknown) => Effect.Effect<unknown, ParseResult.ParseError>,
     readonly steps: ReadonlyArray<AnyStep<R>>,
     readonly failureHandler?: FailureHandler<R>,
   ) {}
@@ -103,6 +105,7 @@ export class Saga<Input, Results extends Record<string, unknown>, R> {
     return new Saga<Input, Results, R | R2>(
       this.name,
       this.decodeInput,
+      this.encodeInput,
       this.steps,
       handler as unknown as FailureHandler<R | R2>,
     )
@@ -115,6 +118,7 @@ export class Saga<Input, Results extends Record<string, unknown>, R> {
     return new Saga(
       this.name,
       this.decodeInput,
+      this.encodeInput,
       [...this.steps, { name, definition: definition as unknown as AnyStep<R | R2>["definition"] }],
       this.failureHandler,
     )
@@ -122,7 +126,7 @@ export class Saga<Input, Results extends Record<string, unknown>, R> {
 }
 
 export const make = <Input, I>(name: string, input: Schema.Schema<Input, I>) =>
-  new Saga<Input, {}, never>(name, Schema.decodeUnknown(input), [])
+  new Saga<Input, {}, never>(name, Schema.decodeUnknown(input), Schema.encodeUnknown(input), [])
 
 /** A compensation kept failing; the saga stays compensating and the next recovery pass retries it. */
 export class CompensationIncomplete extends Data.TaggedError("CompensationIncomplete")<{

@@ -5,6 +5,7 @@
 import { SqlClient, type SqlError, type Statement } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
 import { type Money, OrderId, type PostalAddress, type UserId } from "../../rpc/common.ts"
+import type { PaymentMethodId } from "../../rpc/payment.ts"
 import {
   IdempotencyKeyConflict,
   type IdempotencyKey,
@@ -39,7 +40,7 @@ interface ItemRow {
 export interface NewOrder {
   readonly userId: UserId
   readonly idempotencyKey: IdempotencyKey
-  readonly paymentMethod: string
+  readonly paymentMethod: PaymentMethodId
   readonly address: PostalAddress
   readonly deliveryZone: string
 }

@@ -1,6 +1,6 @@
 /**
  * The order service as one Layer, without its servers and without its database: the RpcGroup's handlers,
- * the checkout saga runner with its Postgres saga log, the RabbitMQ bus to cart, and order events through
+ * the Checkout (placing orders, running their sagas) with its Postgres saga log, the RabbitMQ bus to cart, and order events through
  * the outbox relay to Kafka. It needs the service's own SqlClient and the clients of inventory, payment
  * and delivery (over the network in main.ts, in-process in the monolith, scripts/monolith.ts).
  */
@@ -13,7 +13,7 @@ import type { ReadinessChecks } from "../../src/http.ts"
 import { Outbox, OutboxPublisherLive } from "../../src/outbox.ts"
 import { postgresReady } from "../../src/postgres.ts"
 import { PostgresSagaLogLive } from "../../src/saga-log-postgres.ts"
-import { CheckoutRunner } from "./checkout-runner.ts"
+import { Checkout } from "./checkout.ts"
 import { sagaLeaseMillis } from "./config.ts"
 import { OrderHandlers } from "./handlers.ts"
 import { OrderRepository } from "./repository.ts"
@@ -22,7 +22,7 @@ const Kafka = Layer.effectDiscard(ensureTopics([OrderConfirmed.topic])).pipe(Lay
 
 const SagaLogLive = Layer.unwrapEffect(Effect.map(sagaLeaseMillis, (lease) => PostgresSagaLogLive({ lease })))
 
-const Checkout = CheckoutRunner.Default.pipe(
+const CheckoutLive = Checkout.Default.pipe(
   Layer.provideMerge(Layer.mergeAll(OrderRepository.Default, Outbox.Default, SagaLogLive)),
 )
 
@@ -31,7 +31,7 @@ const Checkout = CheckoutRunner.Default.pipe(
  * SqlClient and InventoryClient, PaymentClient, DeliveryClient (clients.ts).
  */
 export const OrderService = Layer.merge(OrderHandlers, OutboxPublisherLive()).pipe(
-  Layer.provide(Checkout),
+  Layer.provide(CheckoutLive),
   Layer.provideMerge(Layer.merge(Kafka, CommandBusLive("order"))),
 )
 
