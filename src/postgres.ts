@@ -70,10 +70,7 @@ export const ensureDatabase = Effect.fn("Postgres.ensureDatabase")(
     // Two processes may race to create the same database; the loser sees a duplicate and is done too.
     yield* admin.unsafe(`CREATE DATABASE "${database.replaceAll('"', '""')}"`).pipe(
       Effect.catchIf(
-        (error) => {
-          const code = pgErrorCode(error)
-          return code === DUPLICATE_DATABASE || code === UNIQUE_VIOLATION
-        },
+        (error) => pgErrorCode(error) === DUPLICATE_DATABASE || isUniqueViolation(error),
         () => Effect.void,
       ),
     )

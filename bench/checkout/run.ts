@@ -20,6 +20,7 @@ import { SQL } from "bun"
 import { parseArgs } from "node:util"
 import { loadavg } from "node:os"
 import { stockedProduct } from "../../test/gateway/support.ts"
+import { databaseUrlFor } from "../../test/support/postgres.ts"
 import { latencyOf, runOpenModel } from "../load/open-model.ts"
 import { cpuMsPer, cpuSeconds, rssMb } from "../load/process-cpu.ts"
 import { percentile } from "../load/stats.ts"
@@ -44,12 +45,6 @@ const seconds = Number(positionals[findMax ? 0 : 1] ?? (findMax ? 5 : 10))
 const suffix = values.monolith === true ? "_bench_monolith" : "_bench"
 const sustainedAnswerP99Ms = 20
 const address = { line1: "1 Bench Way", city: "Springfield", postalCode: "12345", country: "US" }
-
-const databaseUrl = (database: string) => {
-  const url = new URL(process.env.DATABASE_URL ?? "postgres://commerce:commerce@127.0.0.1:5432/postgres")
-  url.pathname = `/${database}`
-  return url.toString()
-}
 
 const step = async (
   world: RestWorld,
@@ -211,13 +206,13 @@ const checkInvariants = async (
 
 const world = await startRestWorld({ monolith: values.monolith === true, suffix })
 const databases = {
-  order: new SQL(databaseUrl(world.databases.order as string), { max: 1 }),
-  inventory: new SQL(databaseUrl(world.databases.inventory as string), { max: 1 }),
-  payment: new SQL(databaseUrl(world.databases.payment as string), { max: 1 }),
+  order: new SQL(databaseUrlFor(world.databases.order as string), { max: 1 }),
+  inventory: new SQL(databaseUrlFor(world.databases.inventory as string), { max: 1 }),
+  payment: new SQL(databaseUrlFor(world.databases.payment as string), { max: 1 }),
   stats: undefined as SQL | undefined,
 }
 try {
-  const stats = new SQL(databaseUrl("postgres"), { max: 1 })
+  const stats = new SQL(databaseUrlFor("postgres"), { max: 1 })
   if (await statementsAvailable(stats)) databases.stats = stats
   else console.log("pg_stat_statements is not available (scripts/infra/up.sh sets it up): no statement counts")
 

@@ -28,6 +28,7 @@ import { RpcClientTag } from "../../src/rpc.ts"
 import { InventoryEvents } from "../../services/inventory/events.ts"
 import { StockRepository } from "../../services/inventory/repository.ts"
 import { StockWriter } from "../../services/inventory/stock-writer.ts"
+import { databaseUrlFor } from "../../test/support/postgres.ts"
 
 // --- options -------------------------------------------------------------------------------------
 
@@ -57,12 +58,7 @@ const modeLabel: Record<Mode, string> = {
 
 const suffix = "_bench"
 const database = `cm_inventory${suffix}`
-const serverUrl = process.env.DATABASE_URL ?? "postgres://commerce:commerce@127.0.0.1:5432/postgres"
-const databaseUrl = (() => {
-  const url = new URL(serverUrl)
-  url.pathname = `/${database}`
-  return url.toString()
-})()
+const databaseUrl = databaseUrlFor(database)
 const rpcPort = 47_402
 const httpPort = 47_412
 

@@ -20,6 +20,7 @@ import * as Saga from "../../src/saga.ts"
 import { SagaLog } from "../../src/saga-log.ts"
 import { PostgresSagaLogLive } from "../../src/saga-log-postgres.ts"
 import { makeSagaRunner } from "../../src/saga-runner.ts"
+import { databaseUrlFor } from "../../test/support/postgres.ts"
 import { cpuMsPer, cpuSeconds } from "../load/process-cpu.ts"
 import { percentile } from "../load/stats.ts"
 import { statementCounts, statementsAvailable } from "../load/statements.ts"
@@ -87,15 +88,9 @@ const runtime = ManagedRuntime.make(
   ),
 )
 
-const databaseUrl = (name: string) => {
-  const url = new URL(process.env.DATABASE_URL ?? "postgres://commerce:commerce@127.0.0.1:5432/postgres")
-  url.pathname = `/${name}`
-  return url.toString()
-}
-
 const runner = await runtime.runPromise(BenchRunner)
-const stats = new SQL(databaseUrl("postgres"), { max: 1 })
-const sagas = new SQL(databaseUrl(database), { max: 1 })
+const stats = new SQL(databaseUrlFor("postgres"), { max: 1 })
+const sagas = new SQL(databaseUrlFor(database), { max: 1 })
 const counted = await statementsAvailable(stats)
 const results: Array<Record<string, unknown>> = []
 try {

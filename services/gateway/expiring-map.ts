@@ -8,7 +8,6 @@ export interface ExpiringMap<K, V> {
   readonly set: (key: K, value: V, until: number) => void
   readonly delete: (key: K) => void
   readonly clear: () => void
-  readonly size: () => number
 }
 
 export const makeExpiringMap = <K, V>(maxEntries: number): ExpiringMap<K, V> => {
@@ -30,6 +29,5 @@ export const makeExpiringMap = <K, V>(maxEntries: number): ExpiringMap<K, V> => 
       entries.delete(key)
     },
     clear: () => entries.clear(),
-    size: () => entries.size,
   }
 }

@@ -54,7 +54,7 @@ const maxLeases = 10_000
  * The client's address: the peer's, unless the peer is a trusted proxy; then the right-most address of
  * `X-Forwarded-For` that is not itself a trusted proxy (what a client puts further left is its own claim).
  */
-export const clientAddress = (request: Request, peer: string, trusted: ReadonlySet<string>) => {
+const clientAddress = (request: Request, peer: string, trusted: ReadonlySet<string>) => {
   if (!trusted.has(peer)) return peer
   const forwarded = request.headers.get("x-forwarded-for")
   if (forwarded === null) return peer

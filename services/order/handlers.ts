@@ -20,10 +20,10 @@ export const OrderHandlers = OrderRpcs.toLayer(
     const delivery = yield* DeliveryClient
     const sql = yield* SqlClient.SqlClient
 
-    /** Moves `orderId` from one of `from` to `to`, or says why it cannot. */
-    const move = (orderId: OrderId, from: ReadonlyArray<OrderStatus>, to: OrderStatus) =>
+    /** The order `moving` moved to `to`, or why it could not move: the status it is in. */
+    const move = <A, E>(orderId: OrderId, to: OrderStatus, moving: Effect.Effect<Option.Option<A>, E>) =>
       Effect.gen(function* () {
-        const moved = yield* orders.transition(orderId, from, to)
+        const moved = yield* moving
         if (Option.isSome(moved)) return moved.value
         const current = yield* orders.get(orderId)
         return yield* new InvalidOrderTransition({ orderId, from: current.status, to })
@@ -41,11 +41,7 @@ export const OrderHandlers = OrderRpcs.toLayer(
       CancelOrder: ({ orderId }) =>
         Effect.gen(function* () {
           // Once the saga began confirming, the order is past cancelling (its stock may be committed).
-          const cancelled = yield* orders.cancel(orderId)
-          if (Option.isNone(cancelled)) {
-            const current = yield* orders.get(orderId)
-            return yield* new InvalidOrderTransition({ orderId, from: current.status, to: "CANCELLED" })
-          }
+          yield* move(orderId, "CANCELLED", orders.cancel(orderId))
           const order = yield* orders.get(orderId)
           yield* outbox.append(yield* OrderCancelled.make({ orderId, userId: order.userId }, { key: orderId }))
           return order
@@ -65,7 +61,7 @@ export const OrderHandlers = OrderRpcs.toLayer(
           )
           if (order.status === "SHIPPED") return order
           yield* Effect.gen(function* () {
-            yield* move(orderId, ["CONFIRMED"], "SHIPPED")
+            yield* move(orderId, "SHIPPED", orders.transition(orderId, ["CONFIRMED"], "SHIPPED"))
             yield* outbox.append(yield* OrderShipped.make({ orderId, userId: order.userId }, { key: orderId }))
           }).pipe(sql.withTransaction)
           return yield* orders.get(orderId)

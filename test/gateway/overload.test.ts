@@ -10,6 +10,7 @@ import { SQL } from "bun"
 import { Schema } from "effect"
 import { Cart } from "../../rpc/cart.ts"
 import { Order } from "../../rpc/order.ts"
+import { databaseUrlFor } from "../support/postgres.ts"
 import {
   bodyAs,
   type GatewayWorld,
@@ -33,9 +34,7 @@ beforeAll(async () => {
   })
   // Sagas an earlier, interrupted run of this file left behind are resumed within a lease; they would
   // hold the one permit, so the test starts once they are done.
-  const url = new URL(process.env.DATABASE_URL ?? "postgres://commerce:commerce@127.0.0.1:5432/postgres")
-  url.pathname = "/cm_order_gateway_overload"
-  const sql = new SQL(url.toString(), { max: 1 })
+  const sql = new SQL(databaseUrlFor("cm_order_gateway_overload"), { max: 1 })
   try {
     for (let attempt = 0; attempt < 300; attempt++) {
       const [row] = (await sql`

@@ -5,7 +5,8 @@ import { SQL } from "bun"
 
 const serverUrl = process.env.DATABASE_URL ?? "postgres://commerce:commerce@127.0.0.1:5432/postgres"
 
-const urlFor = (database: string | undefined) => {
+/** The URL of `database` on the server of DATABASE_URL (its maintenance database when undefined). */
+export const databaseUrlFor = (database: string | undefined) => {
   if (database === undefined) return serverUrl
   const url = new URL(serverUrl)
   url.pathname = `/${database}`
@@ -14,7 +15,7 @@ const urlFor = (database: string | undefined) => {
 
 /** Runs one statement on the server's maintenance database, or on `database`, and returns its rows. */
 export const adminQuery = async (text: string, database?: string): Promise<Array<Record<string, unknown>>> => {
-  const client = new SQL(urlFor(database), { max: 1 })
+  const client = new SQL(databaseUrlFor(database), { max: 1 })
   try {
     return [...(await client.unsafe(text))]
   } finally {
