@@ -58,6 +58,12 @@ export const databaseUrl = Config.redacted("DATABASE_URL").pipe(
 /** `DATABASE_POOL_SIZE`: connections per service pool. */
 export const databasePoolSize = Config.integer("DATABASE_POOL_SIZE").pipe(Config.withDefault(10))
 
+/**
+ * `DATABASE_PREPARED_STATEMENTS`: name statements so each connection plans them once (default true).
+ * Turn off behind a pooler in transaction mode (PgBouncer), where a connection's statements do not follow it.
+ */
+export const databasePreparedStatements = Config.boolean("DATABASE_PREPARED_STATEMENTS").pipe(Config.withDefault(true))
+
 /** `REDIS_URL` */
 export const redisUrl = Config.redacted("REDIS_URL").pipe(Config.withDefault(Redacted.make("redis://127.0.0.1:6379")))
 

@@ -10,7 +10,8 @@ import { PgClient } from "@effect/sql-pg"
 import { Config, Duration, Effect, Layer, Redacted, Schedule } from "effect"
 import { readdir } from "node:fs/promises"
 import { isAbsolute, join } from "node:path"
-import { databasePoolSize, databaseUrl, type ServiceName } from "./config.ts"
+import { databasePoolSize, databasePreparedStatements, databaseUrl, type ServiceName } from "./config.ts"
+import { preparingPool } from "./postgres-prepared.ts"
 
 export const migrationsRoot = join(import.meta.dir, "..", "migrations")
 
@@ -135,11 +136,16 @@ export const PostgresLive = (service: ServiceName | string, options: PostgresOpt
       yield* ensureDatabase(database).pipe(
         Effect.retry(Schedule.exponential("100 millis").pipe(Schedule.intersect(Schedule.recurs(6)))),
       )
-      const client = PgClient.layer({
-        url: withDatabase(url, database),
-        maxConnections: poolSize,
-        applicationName: `commerce-mesh-${service}`,
-        connectTimeout: Duration.seconds(5),
+      const applicationName = `commerce-mesh-${service}`
+      const client = PgClient.layerFromPool({
+        acquire: preparingPool({
+          url: withDatabase(url, database),
+          maxConnections: poolSize,
+          applicationName,
+          connectTimeout: Duration.seconds(5),
+          prepared: yield* databasePreparedStatements,
+        }),
+        applicationName,
       })
       const migrated = Layer.effectDiscard(migrate(options.migrations ?? service))
       return migrated.pipe(Layer.provideMerge(client))

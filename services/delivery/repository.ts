@@ -22,6 +22,7 @@ import {
   type ZoneId,
 } from "../../rpc/delivery.ts"
 import { Outbox } from "../../src/outbox.ts"
+import { isUniqueViolation } from "../../src/postgres.ts"
 
 interface ZoneRow {
   readonly id: string
@@ -29,7 +30,7 @@ interface ZoneRow {
   readonly postal_code_prefixes: ReadonlyArray<string>
 }
 
-interface SlotRow {
+export interface SlotRow {
   readonly id: string
   readonly zone_id: string
   readonly starts_at: Date
@@ -51,11 +52,14 @@ interface ShipmentRow {
   readonly updated_at: Date
 }
 
+/** What booking needs of a slot: its times never change, so a candidate read earlier stays right. */
+export type BookableSlot = Pick<SlotRow, "id" | "zone_id" | "starts_at" | "ends_at">
+
 /** The slot had no room left when the guarded UPDATE reached its row. */
 export class NoRoom extends Data.TaggedError("NoRoom")<{ readonly capacity: number }> {}
 /** The slot does not exist. */
 export class NoSuchSlot extends Data.TaggedError("NoSuchSlot")<{}> {}
-/** Another booking of the order committed first; this transaction rolled back its place. */
+/** Another booking of the order committed first; this statement rolled back its place. */
 export class OrderAlreadyBooked extends Data.TaggedError("OrderAlreadyBooked")<{}> {}
 
 // Rows come from our own tables, already checked by their constraints: no re-validation.
@@ -165,12 +169,16 @@ export class DeliveryRepository extends Effect.Service<DeliveryRepository>()("de
           ${onlyAvailable ? sql`AND booked < capacity` : sql``}
         ORDER BY starts_at, id`.pipe(Effect.map((rows) => rows.map(toSlot)))
 
-    /** Ids of the zone's slots with room starting at or after `earliest`, earliest first. */
-    const candidateSlots = (zoneId: string, earliest: Date, limit: number) =>
-      sql<{ id: string }>`
-        SELECT id FROM slots
+    /**
+     * The zone's slots with room starting at or after `earliest`, earliest first — none when the order
+     * already has a shipment, so a repeat costs no more than this one read to tell.
+     */
+    const candidateSlots = (zoneId: string, earliest: Date, limit: number, orderId: string) =>
+      sql<BookableSlot>`
+        SELECT id, zone_id, starts_at, ends_at FROM slots
         WHERE zone_id = ${zoneId} AND starts_at >= ${earliest} AND booked < capacity
-        ORDER BY starts_at, id LIMIT ${limit}`.pipe(Effect.map((rows) => rows.map((row) => row.id)))
+          AND NOT EXISTS (SELECT 1 FROM shipments WHERE order_id = ${orderId})
+        ORDER BY starts_at, id LIMIT ${limit}`
 
     const findShipment = (ref: ShipmentRef) =>
       sql<ShipmentRow>`${shipmentSelect} WHERE ${refCondition(ref)}`.pipe(
@@ -181,61 +189,57 @@ export class DeliveryRepository extends Effect.Service<DeliveryRepository>()("de
       )
 
     /**
-     * Takes a place in the slot and records the order's shipment, in one transaction. When a racing
-     * booking of the same order committed first, the insert finds its row and the whole transaction —
-     * the place taken here included — rolls back.
+     * Takes a place in the slot and records the order's shipment with its event, in one statement. When
+     * a racing booking of the same order committed first, the insert breaks the order's unique index and
+     * the whole statement — the place taken in it included — rolls back.
      */
-    const book = (orderId: string, slotId: string, address: PostalAddress) =>
-      sql.withTransaction(
-        Effect.gen(function* () {
-          const slot = first(
-            yield* sql<SlotRow>`
-              UPDATE slots SET booked = booked + 1 WHERE id = ${slotId} AND booked < capacity
-              RETURNING ${slotColumns}`,
-          )
-          if (slot === undefined) {
-            const existing = first(yield* sql<SlotRow>`SELECT ${slotColumns} FROM slots WHERE id = ${slotId}`)
-            return yield* existing === undefined ? new NoSuchSlot() : new NoRoom({ capacity: existing.capacity })
-          }
-          const id = `shp_${crypto.randomUUID()}`
-          // The shipment is known from the slot's row: no read back. Its event rides on the same INSERT,
-          // written only if the shipment was (a repeat of the order conflicts and rolls the place back).
-          const event = yield* ShipmentBooked.make(
-            {
-              shipmentId: id as ShipmentId,
-              orderId: orderId as OrderId,
-              slotId: slot.id as SlotId,
-              zoneId: slot.zone_id as ZoneId,
-              startsAt: slot.starts_at,
-              endsAt: slot.ends_at,
-            },
-            { key: orderId },
-          )
-          const inserted = yield* sql<{ created_at: Date; updated_at: Date }>`
-            WITH booked AS (
-              INSERT INTO shipments (id, order_id, slot_id, address, status)
-              VALUES (${id}, ${orderId}, ${slotId}, ${JSON.stringify(address)}::jsonb, 'booked')
-              ON CONFLICT (order_id) DO NOTHING
-              RETURNING created_at, updated_at),
-            event AS (${outbox.appendIf([event], sql`EXISTS (SELECT 1 FROM booked)`)})
-            SELECT created_at, updated_at FROM booked`
-          const row = inserted[0]
-          if (row === undefined) return yield* new OrderAlreadyBooked()
-          const shipment = toShipment({
-            id,
-            order_id: orderId,
-            slot_id: slot.id,
-            zone_id: slot.zone_id,
-            starts_at: slot.starts_at,
-            ends_at: slot.ends_at,
-            address,
-            status: "booked",
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-          })
-          return shipment
-        }).pipe(Effect.catchTag("ParseError", Effect.die)),
-      )
+    const book = (orderId: string, slot: BookableSlot, address: PostalAddress) =>
+      Effect.gen(function* () {
+        const id = `shp_${crypto.randomUUID()}`
+        const event = yield* ShipmentBooked.make(
+          {
+            shipmentId: id as ShipmentId,
+            orderId: orderId as OrderId,
+            slotId: slot.id as SlotId,
+            zoneId: slot.zone_id as ZoneId,
+            startsAt: slot.starts_at,
+            endsAt: slot.ends_at,
+          },
+          { key: orderId },
+        )
+        const inserted = yield* sql<{ created_at: Date; updated_at: Date }>`
+          WITH taken AS (
+            UPDATE slots SET booked = booked + 1 WHERE id = ${slot.id} AND booked < capacity RETURNING id),
+          booked AS (
+            INSERT INTO shipments (id, order_id, slot_id, address, status)
+            SELECT ${id}, ${orderId}, taken.id, ${JSON.stringify(address)}::jsonb, 'booked' FROM taken
+            RETURNING created_at, updated_at),
+          event AS (${outbox.appendIf([event], sql`EXISTS (SELECT 1 FROM booked)`)})
+          SELECT created_at, updated_at FROM booked`.pipe(
+          Effect.catchIf(
+            (error) => isUniqueViolation(error, "shipments_order_id_key"),
+            () => new OrderAlreadyBooked(),
+          ),
+        )
+        const row = inserted[0]
+        if (row === undefined) {
+          // No room (or no slot): only now is the slot read, to tell which.
+          const existing = first(yield* sql<SlotRow>`SELECT ${slotColumns} FROM slots WHERE id = ${slot.id}`)
+          return yield* existing === undefined ? new NoSuchSlot() : new NoRoom({ capacity: existing.capacity })
+        }
+        return toShipment({
+          id,
+          order_id: orderId,
+          slot_id: slot.id,
+          zone_id: slot.zone_id,
+          starts_at: slot.starts_at,
+          ends_at: slot.ends_at,
+          address,
+          status: "booked",
+          created_at: row.created_at,
+          updated_at: row.updated_at,
+        })
+      }).pipe(Effect.catchTag("ParseError", Effect.die))
 
     /**
      * Moves a shipment from `from` to `to` with its event, in one transaction. Only a shipment in `from`

@@ -36,10 +36,15 @@ export class Charges extends Effect.Service<Charges>()("payment/Charges", {
      * Asks the provider and records its answer. Uninterruptible: a caller that goes away (a client
      * timeout, a shutdown) must not leave behind a charge the provider made and we never recorded.
      */
-    const drive = (row: PaymentRow) => {
+    const drive = (row: PaymentRow, known?: { readonly token: string | undefined }) => {
       const { amount, customer } = toPayment(row)
       return Effect.gen(function* () {
-        const token = row.payment_method === null ? undefined : yield* repository.tokenOf(row.payment_method, customer)
+        const token =
+          row.payment_method === null
+            ? undefined
+            : known !== undefined
+              ? known.token
+              : yield* repository.tokenOf(row.payment_method, customer)
         // A method named but never registered (for this customer) has nothing the provider could charge.
         const outcome: ChargeOutcome =
           row.payment_method !== null && token === undefined
@@ -96,13 +101,14 @@ export class Charges extends Effect.Service<Charges>()("payment/Charges", {
         if (inserted !== undefined) {
           // The payment row is written before the void is read, and a refund writes the void before it
           // reads payments: whichever comes second sees the other, so a voided order is never captured.
-          const settled = (yield* repository.isVoided(request.orderId))
+          const context = yield* repository.chargeContext(request.orderId, inserted.payment_method, request.customer)
+          const settled = context.voided
             ? yield* repository.settlePayment(inserted, {
                 _tag: "Declined",
                 reference: `void_${inserted.id}`,
                 reason: "order_voided",
               })
-            : yield* drive(inserted)
+            : yield* drive(inserted, context)
           // Settled by this request as a rule; by a driver that took over only if this one stalled past its lease.
           return yield* answer(settled ?? (yield* load(inserted.id)))
         }

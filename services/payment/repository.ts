@@ -161,8 +161,16 @@ export class PaymentRepository extends Effect.Service<PaymentRepository>()("paym
         Effect.map((rows) => rows[0]?.token),
       )
 
-    const isVoided = (orderId: string) =>
-      sql`SELECT 1 FROM order_voids WHERE order_id = ${orderId}`.pipe(Effect.map((rows) => rows.length > 0))
+    /**
+     * What a fresh charge needs before the provider is asked, in one read: whether the order was voided
+     * and the token of the payment method it names (undefined when none is named or none is registered).
+     */
+    const chargeContext = (orderId: string, paymentMethod: string | null, customer: string) =>
+      sql<{ voided: boolean; token: string | null }>`
+        SELECT EXISTS (SELECT 1 FROM order_voids WHERE order_id = ${orderId}) AS voided,
+               (SELECT token FROM payment_methods WHERE id = ${paymentMethod} AND customer = ${customer}) AS token`.pipe(
+        Effect.map((rows) => ({ voided: rows[0]?.voided === true, token: rows[0]?.token ?? undefined })),
+      )
 
     const findByKey = (key: string) =>
       sql<PaymentRow>`SELECT ${paymentColumns} FROM payments WHERE idempotency_key = ${key}`.pipe(Effect.map(first))
@@ -330,7 +338,7 @@ export class PaymentRepository extends Effect.Service<PaymentRepository>()("paym
 
     return {
       voidOrder,
-      isVoided,
+      chargeContext,
       insertPending,
       savePaymentMethod,
       tokenOf,

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test"
 import { SqlClient } from "@effect/sql"
-import { Effect, Layer } from "effect"
+import { ConfigProvider, Effect, Layer } from "effect"
 import { join } from "node:path"
 import { ensureDatabase, PostgresLive } from "../../src/postgres.ts"
 import { adminQuery } from "../support/postgres.ts"
@@ -70,5 +70,37 @@ describe("PostgresLive", () => {
     )
     expect(tables.map((row) => row.table_name)).toEqual(["schema_migrations"])
     await adminQuery(`DROP DATABASE IF EXISTS "cm_${service}_broken" WITH (FORCE)`)
+  })
+
+  const preparedOnOneConnection = (prepared: boolean) =>
+    runTest(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          // One transaction holds one connection: the statement and the look-up see the same session.
+          return yield* sql.withTransaction(
+            Effect.gen(function* () {
+              yield* sql`SELECT quantity FROM widgets WHERE id = ${"seed"}`
+              yield* sql`SELECT quantity FROM widgets WHERE id = ${"seed"}`
+              return yield* sql<{ statement: string }>`SELECT statement FROM pg_prepared_statements`
+            }),
+          )
+        }).pipe(
+          Effect.provide(PostgresLive(service, { migrations, poolSize: 1 })),
+          Effect.withConfigProvider(
+            ConfigProvider.fromMap(new Map([["DATABASE_PREPARED_STATEMENTS", String(prepared)]])).pipe(
+              ConfigProvider.orElse(() => ConfigProvider.fromEnv()),
+            ),
+          ),
+        ),
+      ),
+    )
+
+  test("a statement with parameters is prepared once per connection; DATABASE_PREPARED_STATEMENTS=false prepares none", async () => {
+    const prepared = await preparedOnOneConnection(true)
+    expect(prepared.filter((row) => row.statement.includes("FROM widgets WHERE id = $1"))).toHaveLength(1)
+    // The look-up itself has no parameters, so it stays unnamed.
+    expect(prepared.filter((row) => row.statement.includes("pg_prepared_statements"))).toHaveLength(0)
+    expect(await preparedOnOneConnection(false)).toEqual([])
   })
 })
