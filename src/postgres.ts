@@ -31,6 +31,8 @@ const withDatabase = (url: Redacted.Redacted, database: string) => {
 const DUPLICATE_DATABASE = "42P04"
 const UNIQUE_VIOLATION = "23505"
 const FOREIGN_KEY_VIOLATION = "23503"
+/** Raised by a migration's `cm_guard(ok, what)` when a one-statement write finds what it guards changed. */
+const GUARD_FAILED = "CMG01"
 
 /** What PostgreSQL said about a failed statement (node-postgres' error, the SqlError's cause). */
 export interface PgErrorFields {
@@ -38,6 +40,7 @@ export interface PgErrorFields {
   /** e.g. `Key (sku)=(abc) already exists.` */
   readonly detail?: unknown
   readonly constraint?: unknown
+  readonly message?: unknown
 }
 
 export const pgErrorOf = (error: unknown): PgErrorFields => {
@@ -53,6 +56,10 @@ const pgErrorCode = (error: unknown): string | undefined => {
 /** The statement broke a unique constraint (`constraint`: that one only). */
 export const isUniqueViolation = (error: unknown, constraint?: string) =>
   pgErrorCode(error) === UNIQUE_VIOLATION && (constraint === undefined || pgErrorOf(error).constraint === constraint)
+
+/** What a failed `cm_guard` said it guarded; undefined for any other error. */
+export const guardFailureOf = (error: unknown): string | undefined =>
+  pgErrorCode(error) === GUARD_FAILED ? String(pgErrorOf(error).message ?? "") : undefined
 
 /** The statement broke a foreign key (`constraint`: that one only). */
 export const isForeignKeyViolation = (error: unknown, constraint?: string) =>
@@ -120,6 +127,32 @@ export const migrate = (folder: string) =>
     Effect.withSpan("Postgres.migrate", { attributes: { folder } }),
   )
 
+/**
+ * `cm_guard(ok, what)`: lets a write of several parts be ONE statement instead of a transaction — when a
+ * guarded part finds fewer rows than it expected (another process wrote them since they were read), it
+ * raises CMG01 with `what`, and the whole statement rolls back (see `guardFailureOf`).
+ */
+const guardFunction = `
+  CREATE OR REPLACE FUNCTION cm_guard(ok boolean, what text) RETURNS boolean
+  LANGUAGE plpgsql VOLATILE AS $$
+  BEGIN
+    IF NOT ok THEN
+      RAISE EXCEPTION USING ERRCODE = '${GUARD_FAILED}', MESSAGE = what;
+    END IF;
+    RETURN true;
+  END
+  $$`
+
+/** The platform's own functions, (re)installed at every start under a lock so that replicas starting together do not race. */
+const installPlatformFunctions = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  sql.withTransaction(
+    Effect.zipRight(
+      sql`SELECT pg_advisory_xact_lock(hashtext('commerce-mesh platform functions'))`,
+      sql.unsafe(guardFunction),
+    ),
+  ),
+).pipe(Effect.withSpan("Postgres.installPlatformFunctions"))
+
 export interface PostgresOptions {
   /** Folder under migrations/ (defaults to the service name). */
   readonly migrations?: string
@@ -147,7 +180,9 @@ export const PostgresLive = (service: ServiceName | string, options: PostgresOpt
         }),
         applicationName,
       })
-      const migrated = Layer.effectDiscard(migrate(options.migrations ?? service))
+      const migrated = Layer.effectDiscard(
+        Effect.zipRight(migrate(options.migrations ?? service), installPlatformFunctions),
+      )
       return migrated.pipe(Layer.provideMerge(client))
     }),
   )

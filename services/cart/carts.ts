@@ -9,7 +9,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
-import { Effect, Option, Schema } from "effect"
+import { Effect, Option, Schedule, Schema } from "effect"
 import {
   CartCleared,
   CartEmpty,
@@ -51,6 +51,12 @@ const checkCurrency = (items: ReadonlyArray<ItemRow>, sku: Sku, currency: Curren
     ? Effect.void
     : Effect.fail(new CurrencyMismatch({ sku, cartCurrency: other.currency as Currency, itemCurrency: currency }))
 }
+
+/** A batch whose carts moved before its write is read and decided again, soon: the mover is usually done. */
+const outdatedRetry = Schedule.exponential("2 millis", 1.5).pipe(
+  Schedule.jittered,
+  Schedule.intersect(Schedule.recurs(10)),
+)
 
 const encodeReserveReply = Schema.encode(ReserveCartReplySchema)
 const decodeReserveReply = Schema.decodeUnknown(ReserveCartReplySchema)
@@ -169,13 +175,20 @@ export class Carts extends Effect.Service<Carts>()("cart/Carts", {
       })
 
     type Loaded = Effect.Effect.Success<ReturnType<typeof loadFor>>
-    type Change = { readonly cartId: string; readonly status: "frozen" | "checked_out"; readonly orderId: string }
+    type Change = {
+      readonly cartId: string
+      readonly version: number
+      readonly status: "frozen" | "checked_out"
+      readonly orderId: string
+    }
 
     /**
-     * A batch of one saga command in one transaction. Each command is answered from its stored reply (or
-     * one decided earlier in the batch), else decided on its own by `decide`, in arrival order, against
-     * the state the commands before it left: a second order of the same user finds the cart frozen by the
-     * first. A decisive reply is stored with the batch's writes; a refusal is not.
+     * A batch of one saga command: one read, one guarded write. Each command is answered from its stored
+     * reply (or one decided earlier in the batch), else decided on its own by `decide`, in arrival order,
+     * against the state the commands before it left: a second order of the same user finds the cart
+     * frozen by the first. A decisive reply is stored with the batch's writes; a refusal is not. When a
+     * cart moved between the read and the write (an edit, a release, another replica), the batch is read
+     * and decided again.
      */
     const decideBatch = <Reply extends { readonly _tag: string }>(
       name: "reserve" | "clear",
@@ -190,40 +203,42 @@ export class Carts extends Effect.Service<Carts>()("cart/Carts", {
         change: (change: Change) => void,
       ) => { readonly reply: Reply; readonly decisive: boolean },
     ) =>
-      transaction(
-        Effect.gen(function* () {
-          const state = yield* loadFor(commands, name)
-          const decided = new Map<string, Reply>()
-          const changes: Array<Change> = []
-          const toSave: Array<{ orderId: string; command: string; reply: unknown }> = []
-          const replies: Array<Reply> = []
-          for (const command of commands) {
-            const stored = state.stored.get(command.orderId)
-            const earlier =
-              decided.get(command.orderId) ??
-              (stored === undefined ? undefined : yield* codec.decode(stored).pipe(Effect.orDie))
-            if (earlier !== undefined) {
-              decided.set(command.orderId, earlier)
-              replies.push(earlier)
-              continue
-            }
-            const { reply, decisive } = decide(command, state, (change) => changes.push(change))
-            if (decisive) {
-              decided.set(command.orderId, reply)
-              toSave.push({
-                orderId: command.orderId,
-                command: name,
-                reply: yield* codec.encode(reply).pipe(Effect.orDie),
-              })
-            }
-            replies.push(reply)
+      Effect.gen(function* () {
+        const state = yield* loadFor(commands, name)
+        const decided = new Map<string, Reply>()
+        const changes: Array<Change> = []
+        const toSave: Array<{ orderId: string; command: string; reply: unknown }> = []
+        const replies: Array<Reply> = []
+        for (const command of commands) {
+          const stored = state.stored.get(command.orderId)
+          const earlier =
+            decided.get(command.orderId) ??
+            (stored === undefined ? undefined : yield* codec.decode(stored).pipe(Effect.orDie))
+          if (earlier !== undefined) {
+            decided.set(command.orderId, earlier)
+            replies.push(earlier)
+            continue
           }
-          yield* repository.writeCommands(changes, toSave)
-          return replies
-        }),
+          const { reply, decisive } = decide(command, state, (change) => changes.push(change))
+          if (decisive) {
+            decided.set(command.orderId, reply)
+            toSave.push({
+              orderId: command.orderId,
+              command: name,
+              reply: yield* codec.encode(reply).pipe(Effect.orDie),
+            })
+          }
+          replies.push(reply)
+        }
+        yield* repository.writeCommands(changes, toSave)
+        return replies
+      }).pipe(
+        Effect.retry({ schedule: outdatedRetry }),
+        // Carts that kept moving under the batch that long: a defect of the moment; the bus retries the commands.
+        Effect.catchTag("CartsOutdated", (error) => Effect.die(error)),
       )
 
-    /** Reserves many carts in one transaction (the saga's commands arrive together under load). */
+    /** Reserves many carts at once (the saga's commands arrive together under load). */
     const reserveMany = (commands: ReadonlyArray<CartCommand>) =>
       decideBatch<ReserveCartReply>(
         "reserve",
@@ -240,7 +255,7 @@ export class Carts extends Effect.Service<Carts>()("cart/Carts", {
             return { reply: new CartEmpty({ userId: command.userId }), decisive: false }
           }
           if (cart.status !== "frozen") {
-            change({ cartId: cart.id, status: "frozen", orderId: command.orderId })
+            change({ cartId: cart.id, version: cart.version, status: "frozen", orderId: command.orderId })
             cartOf.set(command.userId, { ...cart, status: "frozen", order_id: command.orderId })
           }
           const reply = new CartReserved({
@@ -254,7 +269,7 @@ export class Carts extends Effect.Service<Carts>()("cart/Carts", {
         },
       )
 
-    /** Checks many reserved carts out in one transaction. */
+    /** Checks many reserved carts out at once. */
     const clearMany = (commands: ReadonlyArray<CartCommand>) =>
       decideBatch<ClearCartReply>(
         "clear",
@@ -267,7 +282,7 @@ export class Carts extends Effect.Service<Carts>()("cart/Carts", {
           }
           // Checked out rather than emptied: the lines stay as the record of what the order bought, and the
           // partial unique index lets the user's next cart begin as a new row.
-          change({ cartId: cart.id, status: "checked_out", orderId: command.orderId })
+          change({ cartId: cart.id, version: cart.version, status: "checked_out", orderId: command.orderId })
           cartOf.delete(command.userId)
           const reply = new CartCleared({ orderId: command.orderId, userId: command.userId, cartId: cart.id as CartId })
           return { reply, decisive: true }

@@ -1,10 +1,12 @@
 /**
- * The cart's SQL. Every write runs in a transaction that first locks the user's active cart row
- * (`lockActive`), so edits, freezes and check-outs of one cart are serialised: an edit either commits before
- * a freeze or sees the cart frozen. SQL failures are infrastructure and become defects here.
+ * The cart's SQL. An edit runs in a transaction that first locks the user's active cart row
+ * (`lockActive`) and bumps its version. The saga's batched commands (freeze, check out) read without
+ * locks and write in one statement guarded by the versions they read, so an edit either commits before a
+ * freeze reads or makes the freeze's write find the version moved and decide again. SQL failures are
+ * infrastructure and become defects here.
  */
 import { SqlClient } from "@effect/sql"
-import { Effect, Option } from "effect"
+import { Data, Effect, Option } from "effect"
 import {
   Cart,
   type CartId,
@@ -16,6 +18,10 @@ import {
   type UserId,
 } from "../../rpc/cart.ts"
 import type { Currency, ProductId } from "../../rpc/common.ts"
+import { guardFailureOf } from "../../src/postgres.ts"
+
+/** A cart changed since the batch read it; nothing of the batch was written. */
+export class CartsOutdated extends Data.TaggedError("CartsOutdated")<{}> {}
 
 export interface CartRow {
   readonly id: string
@@ -190,9 +196,9 @@ export class CartRepository extends Effect.Service<CartRepository>()("cart/CartR
     // Many commands at once (the saga's reserve and clear, group-committed): one read, one write. -------
 
     /**
-     * What a batch of saga commands decides on, in ONE statement: the replies already stored for `command`,
-     * the users' active carts — locked, in id order, so two batches never wait on each other in a circle —
-     * and (`withItems`) those carts' lines.
+     * What a batch of saga commands decides on, in ONE statement (one snapshot): the replies already
+     * stored for `command`, the users' active carts with their versions and (`withItems`) those carts'
+     * lines. Nothing is locked: the batch's write is guarded by the versions read here.
      */
     const loadCommands = (
       orderIds: ReadonlyArray<string>,
@@ -201,18 +207,17 @@ export class CartRepository extends Effect.Service<CartRepository>()("cart/CartR
       withItems: boolean,
     ) =>
       sql<{ kind: "reply" | "cart" | "item"; row: Record<string, unknown> }>`
-        WITH locked AS (
+        WITH active AS (
           SELECT id, user_id, status, order_id, version, updated_at FROM carts
-          WHERE user_id IN ${sql.in(userIds)} AND status <> 'checked_out'
-          ORDER BY id FOR UPDATE)
+          WHERE user_id IN ${sql.in(userIds)} AND status <> 'checked_out')
         SELECT 'reply' AS kind, jsonb_build_object('order_id', order_id, 'reply', reply) AS row
         FROM cart_command_replies WHERE order_id IN ${sql.in(orderIds)} AND command = ${command}
         UNION ALL
-        SELECT 'cart', to_jsonb(locked) FROM locked
+        SELECT 'cart', to_jsonb(active) FROM active
         UNION ALL
         SELECT 'item', jsonb_build_object('cart_id', cart_id, 'sku', sku, 'product_id', product_id, 'name', name,
                  'unit_amount', unit_amount::text, 'currency', currency, 'quantity', quantity, 'added_at', added_at)
-        FROM cart_items WHERE ${withItems}::boolean AND cart_id IN (SELECT id FROM locked)`.pipe(
+        FROM cart_items WHERE ${withItems}::boolean AND cart_id IN (SELECT id FROM active)`.pipe(
         Effect.map((rows) => {
           const replies = new Map<string, unknown>()
           const carts: Array<CartRow> = []
@@ -232,10 +237,14 @@ export class CartRepository extends Effect.Service<CartRepository>()("cart/CartR
         Effect.orDie,
       )
 
-    /** A batch's outcome in ONE statement: the carts' new states and the replies to keep. */
+    /**
+     * A batch's outcome in ONE statement: the carts' new states and the replies to keep — or nothing at
+     * all (CartsOutdated) when a cart's version moved since the batch read it.
+     */
     const writeCommands = (
       changes: ReadonlyArray<{
         readonly cartId: string
+        readonly version: number
         readonly status: CartStatus | "checked_out"
         readonly orderId: string | null
       }>,
@@ -247,16 +256,30 @@ export class CartRepository extends Effect.Service<CartRepository>()("cart/CartR
             WITH changed AS (
               UPDATE carts c SET status = v.status, order_id = v.order_id, version = c.version + 1, updated_at = now()
               FROM jsonb_to_recordset(${JSON.stringify(
-                changes.map((change) => ({ id: change.cartId, status: change.status, order_id: change.orderId })),
-              )}::jsonb) AS v (id text, status text, order_id text)
-              WHERE c.id = v.id
-              RETURNING 1)
-            INSERT INTO cart_command_replies (order_id, command, reply)
-            SELECT v.order_id, v.command, v.reply
-            FROM jsonb_to_recordset(${JSON.stringify(
-              replies.map((entry) => ({ order_id: entry.orderId, command: entry.command, reply: entry.reply })),
-            )}::jsonb) AS v (order_id text, command text, reply jsonb)
-            ON CONFLICT (order_id, command) DO NOTHING`.pipe(Effect.asVoid, Effect.orDie)
+                changes.map((change) => ({
+                  id: change.cartId,
+                  version: change.version,
+                  status: change.status,
+                  order_id: change.orderId,
+                })),
+              )}::jsonb) AS v (id text, version int, status text, order_id text)
+              WHERE c.id = v.id AND c.version = v.version
+              RETURNING 1),
+            replied AS (
+              INSERT INTO cart_command_replies (order_id, command, reply)
+              SELECT v.order_id, v.command, v.reply
+              FROM jsonb_to_recordset(${JSON.stringify(
+                replies.map((entry) => ({ order_id: entry.orderId, command: entry.command, reply: entry.reply })),
+              )}::jsonb) AS v (order_id text, command text, reply jsonb)
+              ON CONFLICT (order_id, command) DO NOTHING)
+            SELECT cm_guard((SELECT count(*) FROM changed) = ${changes.length}, 'carts') AS ok`.pipe(
+            Effect.asVoid,
+            Effect.catchIf(
+              (error) => guardFailureOf(error) !== undefined,
+              () => new CartsOutdated(),
+            ),
+            Effect.catchTag("SqlError", Effect.die),
+          )
 
     return {
       loadCommands,

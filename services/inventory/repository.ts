@@ -8,7 +8,7 @@
  * parameter whatever the batch size.
  */
 import { SqlClient, type SqlError, type Statement } from "@effect/sql"
-import { Clock, Effect, Schedule } from "effect"
+import { Clock, Data, Effect, Schedule } from "effect"
 import {
   ConcurrencyConflict,
   defaultReservationTtlSeconds,
@@ -25,6 +25,7 @@ import {
   UnknownSku,
 } from "../../rpc/inventory.ts"
 import { inventoryConflicts, inventoryReservations, inventoryRetries } from "../../src/metrics.ts"
+import { guardFailureOf } from "../../src/postgres.ts"
 
 export interface StockRow {
   readonly sku: string
@@ -82,14 +83,8 @@ export interface BatchWrites {
   readonly movements: ReadonlyArray<Movement>
 }
 
-/** Rows each part of a batch's write touched. */
-export interface BatchCounts {
-  readonly updated: number
-  readonly created: number
-  readonly inserted: number
-  readonly finished: number
-  readonly booked: number
-}
+/** A part of a batch's write found rows changed since the batch read them; nothing of the batch was written. */
+export class BatchOutdated extends Data.TaggedError("BatchOutdated")<{ readonly what: string }> {}
 
 // Rows come from our own tables, already checked by their constraints: skip re-validation on the hot path.
 export const toStockItem = (row: StockRow): StockItem =>
@@ -216,76 +211,104 @@ export class StockRepository extends Effect.Service<StockRepository>()("inventor
      * writer got in between, and the caller rolls the transaction back.
      */
     /** `alongside`: a statement part written with the batch (its events), not counted. */
+    /**
+     * Writes a batch's outcome in ONE statement: every guarded part must touch exactly the rows it expects
+     * (a stock row whose version moved, a reservation finished or inserted by another process, touches
+     * fewer), or cm_guard raises and the whole statement — `alongside` included — rolls back.
+     */
     const writeBatch = (writes: BatchWrites, alongside?: Statement.Fragment) => {
-      const parts: Array<readonly [keyof BatchCounts, Statement.Fragment]> = []
+      const parts: Array<{
+        readonly name: string
+        readonly what: string
+        readonly rows: number
+        readonly write: Statement.Fragment
+      }> = []
       if (writes.updates.length > 0) {
-        parts.push([
-          "updated",
-          sql`UPDATE stock_items s
+        parts.push({
+          name: "updated",
+          what: "stock_items",
+          rows: writes.updates.length,
+          write: sql`UPDATE stock_items s
               SET available = v.available, reserved = v.reserved, committed = v.committed,
                   version = s.version + 1, updated_at = now()
               FROM jsonb_to_recordset(${JSON.stringify(writes.updates)}::jsonb)
                 AS v(sku text, available int, reserved int, committed int, version bigint)
               WHERE s.sku = v.sku AND s.version = v.version
               RETURNING 1`,
-        ])
+        })
       }
       if (writes.inserts.length > 0) {
-        parts.push([
-          "created",
-          sql`INSERT INTO stock_items (sku, available, reserved, committed, version)
+        parts.push({
+          name: "created",
+          what: "new stock",
+          rows: writes.inserts.length,
+          write: sql`INSERT INTO stock_items (sku, available, reserved, committed, version)
               SELECT v.sku, v.available, v.reserved, v.committed, 0
               FROM jsonb_to_recordset(${JSON.stringify(writes.inserts)}::jsonb)
                 AS v(sku text, available int, reserved int, committed int)
               ON CONFLICT (sku) DO NOTHING
               RETURNING 1`,
-        ])
+        })
       }
       if (writes.newReservations.length > 0) {
-        parts.push([
-          "inserted",
-          sql`INSERT INTO reservations (id, order_id, status, lines, expires_at)
+        parts.push({
+          name: "inserted",
+          what: "reservations",
+          rows: writes.newReservations.length,
+          write: sql`INSERT INTO reservations (id, order_id, status, lines, expires_at)
               SELECT v.id, v.order_id, v.status, v.lines, v.expires_at
               FROM jsonb_to_recordset(${JSON.stringify(writes.newReservations)}::jsonb)
                 AS v(id text, order_id text, status text, lines jsonb, expires_at timestamptz)
               ON CONFLICT (id) DO NOTHING
               RETURNING 1`,
-        ])
+        })
       }
       if (writes.finished.length > 0) {
-        parts.push([
-          "finished",
-          sql`UPDATE reservations r SET status = v.status, updated_at = now()
+        parts.push({
+          name: "finished",
+          what: "reservation status",
+          rows: writes.finished.length,
+          write: sql`UPDATE reservations r SET status = v.status, updated_at = now()
               FROM jsonb_to_recordset(${JSON.stringify(writes.finished)}::jsonb) AS v(id text, status text)
               WHERE r.id = v.id AND r.status = 'reserved'
               RETURNING 1`,
-        ])
+        })
       }
       if (writes.movements.length > 0) {
-        parts.push([
-          "booked",
-          sql`INSERT INTO stock_movements (sku, kind, quantity, reference)
+        parts.push({
+          name: "booked",
+          what: "movements",
+          rows: writes.movements.length,
+          write: sql`INSERT INTO stock_movements (sku, kind, quantity, reference)
               SELECT v.sku, v.kind, v.quantity, v.reference
               FROM jsonb_to_recordset(${JSON.stringify(writes.movements)}::jsonb)
                 AS v(sku text, kind text, quantity int, reference text)
               ON CONFLICT (kind, reference, sku) DO NOTHING
               RETURNING 1`,
-        ])
+        })
       }
-      const none: BatchCounts = { updated: 0, created: 0, inserted: 0, finished: 0, booked: 0 }
-      if (parts.length === 0 && alongside === undefined) return Effect.succeed(none)
+      if (parts.length === 0 && alongside === undefined) return Effect.void
       const ctes = sql.join(
         ", ",
         false,
       )([
-        ...parts.map(([name, statement]) => sql`${sql(name)} AS (${statement})`),
+        ...parts.map((part) => sql`${sql(part.name)} AS (${part.write})`),
         ...(alongside === undefined ? [] : [sql`alongside AS (${alongside})`]),
       ])
-      const counts = sql.join(
-        ", ",
+      const guards = sql.join(
+        " AND ",
         false,
-      )(parts.map(([name]) => sql`(SELECT count(*) FROM ${sql(name)})::int AS ${sql(name)}`))
-      return sql<Partial<BatchCounts>>`WITH ${ctes} SELECT ${counts}`.pipe(Effect.map(([row]) => ({ ...none, ...row })))
+      )([
+        sql`true`,
+        ...parts.map((part) => sql`cm_guard((SELECT count(*) FROM ${sql(part.name)}) = ${part.rows}, ${part.what})`),
+      ])
+      return sql`WITH ${ctes} SELECT ${guards} AS ok`.pipe(
+        Effect.asVoid,
+        Effect.catchIf(
+          (error) => guardFailureOf(error) !== undefined,
+          (error) => new BatchOutdated({ what: guardFailureOf(error) ?? "" }),
+        ),
+      )
     }
 
     /** Returns how many were new (fewer: another writer inserted the same reservation id first). */
@@ -447,7 +470,6 @@ export class StockRepository extends Effect.Service<StockRepository>()("inventor
       reserveOnce,
       reserveOptimistic,
       auditLedger,
-      withTransaction: sql.withTransaction,
     } as const
   }),
 }) {}

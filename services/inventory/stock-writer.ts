@@ -1,9 +1,9 @@
 /**
  * The coalescing single writer. Every stock mutation of this process (reserve, release, commit, restock,
  * adjust, expiry) is queued with a Deferred; one worker fiber drains whatever is pending into a batch and
- * applies it in ONE transaction: read the touched rows with their versions, decide each operation in
- * arrival order in memory (StockBatch), write every touched row in one version-guarded statement, insert
- * reservations and movements, then answer each caller.
+ * applies it: read the touched rows with their versions, decide each operation in arrival order in memory
+ * (StockBatch), write every touched row, reservation and movement in one version-guarded statement, then
+ * answer each caller.
  *
  * Why: with one transaction per request, N concurrent reservers of a hot SKU queue on its row lock and all
  * but one find the version moved — throughput collapses into retries. Here the queue serialises this
@@ -160,21 +160,10 @@ export const makeStockWriter = (options: StockWriterOptions = {}) =>
         const nothingToWrite =
           writes.updates.length + writes.inserts.length + writes.newReservations.length + writes.finished.length === 0
         if (!nothingToWrite) {
-          yield* repository.withTransaction(
-            Effect.gen(function* () {
-              // The batch's events ride on its statement: a conflict below rolls them back with it.
-              const counts = yield* repository.writeBatch(writes, events.asPart(state.events, new Date(now)))
-              if (counts.updated !== writes.updates.length) return yield* new VersionConflict({ what: "stock_items" })
-              if (counts.created !== writes.inserts.length) return yield* new VersionConflict({ what: "new stock" })
-              if (counts.inserted !== writes.newReservations.length) {
-                return yield* new VersionConflict({ what: "reservations" })
-              }
-              if (counts.finished !== writes.finished.length) {
-                return yield* new VersionConflict({ what: "reservation status" })
-              }
-              if (counts.booked !== writes.movements.length) return yield* new VersionConflict({ what: "movements" })
-            }),
-          )
+          // The batch's events ride on its statement: a conflict rolls them back with it.
+          yield* repository
+            .writeBatch(writes, events.asPart(state.events, new Date(now)))
+            .pipe(Effect.catchTag("BatchOutdated", ({ what }) => new VersionConflict({ what })))
         }
         return { answers, reserveOutcomes }
       })

@@ -281,6 +281,36 @@ describe("saga commands over RabbitMQ", () => {
       }),
     ))
 
+  test("edits racing the freeze: the reply holds exactly the frozen cart's lines, whichever came first", () =>
+    cart.run(
+      Effect.gen(function* () {
+        const carts = yield* Carts
+        const client = yield* CartClient
+        for (let round = 0; round < 10; round++) {
+          const { userId, sku } = yield* filledCart
+          const orderId = newOrder()
+          // The freeze reads without locks and writes guarded by the cart's version: an edit landing between
+          // its read and its write makes it read and decide again, so no edit slips past the reply.
+          const [[reply]] = yield* Effect.all(
+            [
+              carts.reserveMany([{ orderId, userId }]),
+              Effect.forEach([1, 2, 3], (quantity) => Effect.either(client.UpdateItem({ userId, sku, quantity })), {
+                concurrency: "unbounded",
+              }),
+            ],
+            { concurrency: "unbounded" },
+          )
+          if (reply?._tag !== "CartReserved") throw new Error(`expected CartReserved, got ${reply?._tag}`)
+          const frozen = yield* client.GetCart({ userId })
+          expect(frozen).toMatchObject({ status: "frozen", orderId })
+          expect(reply.lines.map((line) => [line.sku, line.quantity])).toEqual(
+            frozen.lines.map((line) => [line.sku, line.quantity]),
+          )
+          expect(frozen.total).toEqual(reply.total)
+        }
+      }),
+    ))
+
   test("cart.reserve of an empty cart replies CartEmpty", () =>
     cart.run(
       Effect.gen(function* () {
