@@ -11,6 +11,7 @@ source scripts/ensure-bun.sh || exit 1
 source scripts/deps.sh || exit 1
 bash scripts/infra/up.sh || { echo "infrastructure did not come up"; echo "0 passed, 1 failed"; exit 1; }
 bash scripts/infra/prometheus.sh || { echo "prometheus did not install"; echo "0 passed, 1 failed"; exit 1; }
+bash scripts/infra/chromium.sh || { echo "chromium did not install"; echo "0 passed, 1 failed"; exit 1; }
 source scripts/infra/env.sh
 
 passed=0

@@ -11,7 +11,7 @@ import { httpRecorder, rateLimited } from "../../src/metrics.ts"
 import { type RedisClient, redisReady } from "../../src/redis.ts"
 import { GatewayApi, openApiDocument } from "./api/index.ts"
 import { guards } from "./auth.ts"
-import { docsPage } from "./docs-page.ts"
+import { docsPage, docsScriptPath, docsScriptResponse, loadDocsScript } from "./docs-page.ts"
 import { AccountHandlers, AuthHandlers } from "./handlers/account.ts"
 import { AdminHandlers } from "./handlers/admin.ts"
 import { AnalyticsHandlers } from "./handlers/analytics.ts"
@@ -36,6 +36,7 @@ export const makeGatewayApp = Effect.gen(function* () {
   const health = yield* makeHealthRoutes<RedisClient>({ service: "gateway", checks: { redis: redisReady } })
   const openApiJson = JSON.stringify(openApiDocument)
   const docs = docsPage(openApiDocument.info.title)
+  const docsScript = yield* Effect.cached(loadDocsScript)
 
   const record = httpRecorder("gateway")
   const app = new Hono<GatewayEnv>()
@@ -56,12 +57,15 @@ export const makeGatewayApp = Effect.gen(function* () {
   })
 
   const routes = makeRouteIndex()
-  for (const path of ["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"]) routes.add("GET", path)
+  for (const path of ["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", docsScriptPath]) {
+    routes.add("GET", path)
+  }
   app.get("/healthz", async (c) => (await health(c.req.path)) ?? c.notFound())
   app.get("/readyz", async (c) => (await health(c.req.path)) ?? c.notFound())
   app.get("/metrics", async (c) => (await health(c.req.path)) ?? c.notFound())
   app.get("/openapi.json", () => new Response(openApiJson, { headers: { "content-type": "application/json" } }))
   app.get("/docs", () => new Response(docs, { headers: { "content-type": "text/html; charset=utf-8" } }))
+  app.get(docsScriptPath, async (c) => docsScriptResponse(await runPromise(docsScript), c.req.raw))
 
   mount(app, GatewayApi, {
     runtime,
