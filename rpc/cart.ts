@@ -7,7 +7,7 @@
  */
 import { Rpc, RpcGroup } from "@effect/rpc"
 import { Schema } from "effect"
-import { defineCommand } from "../src/command-bus-envelope.ts"
+import { defineCommand } from "../src/commands/envelope.ts"
 import { ProductNotFound } from "./catalog.ts"
 import { Currency, Identifier, Money, OrderId, ProductId, Sku, UserId } from "./common.ts"
 

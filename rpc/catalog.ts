@@ -8,7 +8,7 @@
  */
 import { Rpc, RpcGroup } from "@effect/rpc"
 import { Schema } from "effect"
-import { defineEvent } from "../src/event-envelope.ts"
+import { defineEvent } from "../src/events/envelope.ts"
 import { Currency, Identifier, Money, ProductId, Sku } from "./common.ts"
 
 export { Money, ProductId, Sku }

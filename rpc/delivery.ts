@@ -6,7 +6,7 @@
  */
 import { Rpc, RpcGroup } from "@effect/rpc"
 import { Schema } from "effect"
-import { defineEvent } from "../src/event-envelope.ts"
+import { defineEvent } from "../src/events/envelope.ts"
 import { Identifier, OrderId, PostalAddress, Text } from "./common.ts"
 
 export { OrderId, PostalAddress }

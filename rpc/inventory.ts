@@ -5,7 +5,7 @@
  */
 import { Rpc, RpcGroup } from "@effect/rpc"
 import { Schema } from "effect"
-import { defineEvent } from "../src/event-envelope.ts"
+import { defineEvent } from "../src/events/envelope.ts"
 import { Identifier as Id, OrderId, Sku } from "./common.ts"
 
 export { OrderId, Sku }

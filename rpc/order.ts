@@ -6,7 +6,7 @@
 import { Rpc, RpcGroup } from "@effect/rpc"
 import { PaymentMethodId } from "./payment.ts"
 import { Schema } from "effect"
-import { defineEvent } from "../src/event-envelope.ts"
+import { defineEvent } from "../src/events/envelope.ts"
 import { Identifier, Money, OrderId, PostalAddress, Sku, UserId } from "./common.ts"
 
 export const IdempotencyKey = Identifier.pipe(Schema.brand("IdempotencyKey"))

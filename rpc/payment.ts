@@ -5,7 +5,7 @@
  */
 import { Rpc, RpcGroup } from "@effect/rpc"
 import { Schema } from "effect"
-import { defineEvent } from "../src/event-envelope.ts"
+import { defineEvent } from "../src/events/envelope.ts"
 import { Currency, Identifier, Money, OrderId, UserId } from "./common.ts"
 
 export { Money, OrderId }

@@ -12,7 +12,7 @@
  */
 import { Rpc, RpcGroup } from "@effect/rpc"
 import { Schema } from "effect"
-import { defineEvent } from "../src/event-envelope.ts"
+import { defineEvent } from "../src/events/envelope.ts"
 import { Identifier, UserId } from "./common.ts"
 import { PostalAddress } from "./delivery.ts"
 

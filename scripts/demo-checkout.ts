@@ -14,7 +14,7 @@ import { DeliveryRpcs, SlotId, ZoneId } from "../rpc/delivery.ts"
 import { InventoryRpcs, RestockId } from "../rpc/inventory.ts"
 import { IdempotencyKey, OrderRpcs } from "../rpc/order.ts"
 import { PaymentMethodId, PaymentRpcs } from "../rpc/payment.ts"
-import { RpcClientTag } from "../src/rpc.ts"
+import { RpcClientTag } from "../src/rpc/index.ts"
 
 class Catalog extends RpcClientTag<Catalog>()("catalog", CatalogRpcs) {}
 class Inventory extends RpcClientTag<Inventory>()("inventory", InventoryRpcs) {}

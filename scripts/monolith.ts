@@ -12,7 +12,7 @@
  *   whichever service happened to be built first.
  * - Calls between services stay in the process: cart's CatalogClient and order's InventoryClient,
  *   PaymentClient and DeliveryClient are `RpcClientTag.InProcess`, given the serving service's handlers
- *   (no network, no encoding; each call runs with the serving service's context, src/rpc-direct.ts).
+ *   (no network, no encoding; each call runs with the serving service's context, src/rpc/direct.ts).
  * - Every RpcGroup is still served on its usual RPC port (`<SERVICE>_RPC_PORT`), so clients in other
  *   processes (scripts/demo-checkout.ts, tests, a gateway of its own) work as with the mesh.
  * - One side port for all, MONOLITH_HTTP_PORT (9100): /healthz, /readyz (every service's checks, named
@@ -48,7 +48,7 @@ import { UserService, userReadiness } from "../services/user/service.ts"
 import { monolithBind, monolithHttpPort, type ServiceName } from "../src/config.ts"
 import { checksOf, HealthServerLive } from "../src/http.ts"
 import { PostgresLive } from "../src/postgres.ts"
-import { RpcServe } from "../src/rpc.ts"
+import { RpcServe } from "../src/rpc/index.ts"
 import { runService } from "../src/service.ts"
 
 /**

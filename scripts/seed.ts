@@ -16,7 +16,7 @@ import { Currency, Money, Sku } from "../rpc/common.ts"
 import { DeliveryRpcs, SlotId, ZoneId } from "../rpc/delivery.ts"
 import { InventoryRpcs, RestockId } from "../rpc/inventory.ts"
 import { UserRpcs } from "../rpc/user.ts"
-import { RpcClientTag } from "../src/rpc.ts"
+import { RpcClientTag } from "../src/rpc/index.ts"
 
 class Catalog extends RpcClientTag<Catalog>()("catalog", CatalogRpcs) {}
 class Inventory extends RpcClientTag<Inventory>()("inventory", InventoryRpcs) {}

@@ -96,7 +96,7 @@ export const commandQueuePrefix = Config.string("COMMAND_QUEUE_PREFIX").pipe(Con
 
 /**
  * `OUTBOX_GATHER_MS`: after a commit wakes the outbox relay, how long it waits for more before publishing
- * them together (src/outbox.ts). Longer: fewer, larger batches (less CPU); shorter: events reach Kafka sooner.
+ * them together (src/events/outbox.ts). Longer: fewer, larger batches (less CPU); shorter: events reach Kafka sooner.
  */
 export const outboxGatherMillis = Config.integer("OUTBOX_GATHER_MS").pipe(Config.withDefault(100))
 

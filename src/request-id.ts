@@ -1,7 +1,7 @@
 /**
  * The request id a client's request carries through the mesh. The gateway takes the client's
  * `X-Request-Id` (when it looks like one) or makes one, answers with it, and runs the request under it;
- * RPC clients send it with each call (src/rpc-direct.ts) and servers run the handler under it, so the
+ * RPC clients send it with each call (src/rpc/direct.ts) and servers run the handler under it, so the
  * log lines of one request carry the same `requestId` in every service it reaches, and the calls that
  * handler makes pass it on.
  */

@@ -14,7 +14,7 @@ import { Effect, Layer } from "effect"
 import { CatalogRpcs } from "../../rpc/catalog.ts"
 import { Currency, Money, Sku } from "../../rpc/common.ts"
 import { InventoryRpcs, RestockId } from "../../rpc/inventory.ts"
-import { RpcClientTag } from "../../src/rpc.ts"
+import { RpcClientTag } from "../../src/rpc/index.ts"
 import { testRuntime } from "../../test/support/run.ts"
 import { freePort, startMesh } from "../../test/support/service-process.ts"
 

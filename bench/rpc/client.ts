@@ -8,9 +8,9 @@ import { FetchHttpClient } from "@effect/platform"
 import { BunSocket } from "@effect/platform-bun"
 import { RpcClient, RpcSerialization } from "@effect/rpc"
 import { Context, Effect, Layer } from "effect"
-import { makeRpcClient } from "../../src/rpc.ts"
-import { makeDirectClient } from "../../src/rpc-direct.ts"
-import { makeClientProtocol } from "../../src/rpc-transport.ts"
+import { makeRpcClient } from "../../src/rpc/index.ts"
+import { makeDirectClient } from "../../src/rpc/direct.ts"
+import { makeClientProtocol } from "../../src/rpc/transport.ts"
 import { benchPayload, BenchRpcs } from "./contract.ts"
 
 export const clientModes = [

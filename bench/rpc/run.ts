@@ -48,11 +48,16 @@ const allCases: Array<Case> = [
   ...both("rpc ws+msgpack", "rpc-ws-msgpack", "rpc-ws-msgpack"),
   ...both("rpc socket+ndjson", "rpc-socket-ndjson", "rpc-socket-ndjson"),
   ...both("rpc socket+msgpack", "rpc-socket-msgpack", "rpc-socket-msgpack"),
-  { name: "raw ws client → src/rpc.ts server", server: "mesh", client: "raw-ws", tracing: false },
-  { name: "raw ws client → stock RpcServer on src/rpc.ts ws", server: "mesh-stock", client: "raw-ws", tracing: false },
-  ...both("src/rpc.ts ws transport, stock RpcClient/Server", "mesh-stock", "mesh-stock"),
-  ...both("src/rpc.ts direct + msgpack", "mesh-msgpack", "mesh-msgpack"),
-  ...both("src/rpc.ts (direct, ws+json)", "mesh", "mesh"),
+  { name: "raw ws client → src/rpc/index.ts server", server: "mesh", client: "raw-ws", tracing: false },
+  {
+    name: "raw ws client → stock RpcServer on src/rpc/index.ts ws",
+    server: "mesh-stock",
+    client: "raw-ws",
+    tracing: false,
+  },
+  ...both("src/rpc/index.ts ws transport, stock RpcClient/Server", "mesh-stock", "mesh-stock"),
+  ...both("src/rpc/index.ts direct + msgpack", "mesh-msgpack", "mesh-msgpack"),
+  ...both("src/rpc/index.ts (direct, ws+json)", "mesh", "mesh"),
 ]
 
 const only = values.only?.split(",").map((s) => s.trim())

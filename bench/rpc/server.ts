@@ -6,9 +6,9 @@ import { HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse, HttpMidd
 import { BunHttpServer, BunRuntime, BunSocketServer } from "@effect/platform-bun"
 import { RpcSerialization, RpcServer } from "@effect/rpc"
 import { Effect, Layer, Schema, type Scope } from "effect"
-import { RpcServe } from "../../src/rpc.ts"
-import { serveDirect } from "../../src/rpc-direct.ts"
-import { makeServerProtocol } from "../../src/rpc-transport.ts"
+import { RpcServe } from "../../src/rpc/index.ts"
+import { serveDirect } from "../../src/rpc/direct.ts"
+import { makeServerProtocol } from "../../src/rpc/transport.ts"
 import { answer, BenchRpcs } from "./contract.ts"
 
 export const serverModes = [
@@ -136,7 +136,7 @@ const program: Effect.Effect<void, unknown, Scope.Scope> = Effect.gen(function* 
       return
     }
     case "mesh-stock": {
-      // src/rpc.ts's WebSocket transport under the stock RpcServer.make.
+      // src/rpc/index.ts's WebSocket transport under the stock RpcServer.make.
       const protocol = yield* makeServerProtocol({ hostname, port, path: "/rpc", serialization: RpcSerialization.json })
       yield* RpcServer.make(BenchRpcs, rpcOptions).pipe(
         Effect.provideService(RpcServer.Protocol, protocol),
@@ -146,7 +146,7 @@ const program: Effect.Effect<void, unknown, Scope.Scope> = Effect.gen(function* 
       return
     }
     case "mesh-msgpack": {
-      // src/rpc.ts's direct server with msgpack instead of JSON.
+      // src/rpc/index.ts's direct server with msgpack instead of JSON.
       yield* serveDirect(BenchRpcs, {
         hostname,
         port,

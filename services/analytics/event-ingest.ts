@@ -6,9 +6,9 @@
  * id and skipped.
  */
 import { DateTime, Duration, Effect, Either } from "effect"
-import { type ConsumedEvent, ensureTopics, KafkaClient } from "../../src/event-bus.ts"
+import { type ConsumedEvent, ensureTopics, KafkaClient } from "../../src/events/index.ts"
 import { AggregateStore, type FactOfEvent } from "./aggregate-store.ts"
-import { runBatchConsumer } from "../../src/event-consumer-batch.ts"
+import { runBatchConsumer } from "../../src/events/consumer-batch.ts"
 import { consumerGroup, newGroupStartsAtEarliest, sessionTimeoutMillis } from "./config.ts"
 import { analyticsTopics, factOf } from "./facts.ts"
 import { analyticsEvents } from "../../src/metrics.ts"

@@ -13,8 +13,8 @@ import { InventoryCommitted, InventoryReleased, InventoryReserved } from "../../
 import { OrderCancelled, OrderConfirmed, OrderCreated, OrderFailed, OrderShipped } from "../../rpc/order.ts"
 import { PaymentCompleted, PaymentFailed, PaymentRefunded } from "../../rpc/payment.ts"
 import { UserRegistered, UserUpdated } from "../../rpc/user.ts"
-import type { EventDefinition, EventEnvelope } from "../../src/event-envelope.ts"
-import { UndecodableEvent } from "../../src/event-envelope.ts"
+import type { EventDefinition, EventEnvelope } from "../../src/events/envelope.ts"
+import { UndecodableEvent } from "../../src/events/envelope.ts"
 
 export interface SoldLine {
   readonly sku: Sku

@@ -7,7 +7,7 @@
  * member left behind, and reads 0 only once every event up to the end of every partition is committed.
  */
 import { Duration, Effect, Layer, Schedule } from "effect"
-import { KafkaClient, kafkaError } from "../../src/event-bus.ts"
+import { KafkaClient, kafkaError } from "../../src/events/index.ts"
 import { kafkaConsumerLag } from "../../src/metrics.ts"
 import { consumerGroup, lagSampleIntervalMillis } from "./config.ts"
 import { analyticsTopics } from "./facts.ts"

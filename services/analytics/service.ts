@@ -6,7 +6,7 @@
  */
 import type { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
-import { type KafkaClient, KafkaLive, kafkaReady } from "../../src/event-bus.ts"
+import { type KafkaClient, KafkaLive, kafkaReady } from "../../src/events/index.ts"
 import type { ReadinessChecks } from "../../src/http.ts"
 import { postgresReady } from "../../src/postgres.ts"
 import { AggregateStore } from "./aggregate-store.ts"

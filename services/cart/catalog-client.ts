@@ -6,7 +6,7 @@ import { Duration, Effect, Schedule } from "effect"
 import { CatalogUnavailable } from "../../rpc/cart.ts"
 import { CatalogRpcs, ProductNotFound, type SkuPrice } from "../../rpc/catalog.ts"
 import type { Sku } from "../../rpc/common.ts"
-import { RpcClientTag } from "../../src/rpc.ts"
+import { RpcClientTag } from "../../src/rpc/index.ts"
 
 export class CatalogClient extends RpcClientTag<CatalogClient>()("catalog", CatalogRpcs) {}
 

@@ -18,7 +18,7 @@ import {
   ReleaseCart,
   ReserveCart,
 } from "../../rpc/cart.ts"
-import { CommandBus, type ConsumeOptions } from "../../src/command-bus.ts"
+import { CommandBus, type ConsumeOptions } from "../../src/commands/index.ts"
 import { makeGroupCommit } from "../../src/group-commit.ts"
 import { Carts } from "./carts.ts"
 

@@ -6,7 +6,7 @@
  */
 import type { SqlClient } from "@effect/sql"
 import { Layer } from "effect"
-import { type CommandBus, CommandBusLive, commandBusReady } from "../../src/command-bus.ts"
+import { type CommandBus, CommandBusLive, commandBusReady } from "../../src/commands/index.ts"
 import type { ReadinessChecks } from "../../src/http.ts"
 import { postgresReady } from "../../src/postgres.ts"
 import { Carts } from "./carts.ts"

@@ -17,7 +17,7 @@ import {
   Variant,
   type VariantInput,
 } from "../../rpc/catalog.ts"
-import { Outbox } from "../../src/outbox.ts"
+import { Outbox } from "../../src/events/outbox.ts"
 import { ListingCache } from "./listing-cache.ts"
 import { type ProductFields, ProductRepository } from "./repository.ts"
 

@@ -7,7 +7,7 @@ import { Layer } from "effect"
 import { DeliveryRpcs } from "../../rpc/delivery.ts"
 import { HealthServerLive } from "../../src/http.ts"
 import { PostgresLive } from "../../src/postgres.ts"
-import { RpcServe } from "../../src/rpc.ts"
+import { RpcServe } from "../../src/rpc/index.ts"
 import { runService } from "../../src/service.ts"
 import { DeliveryService, deliveryReadiness } from "./service.ts"
 

@@ -21,7 +21,7 @@ import {
   Zone,
   type ZoneId,
 } from "../../rpc/delivery.ts"
-import { Outbox } from "../../src/outbox.ts"
+import { Outbox } from "../../src/events/outbox.ts"
 import { isUniqueViolation } from "../../src/postgres.ts"
 
 interface ZoneRow {

@@ -8,7 +8,7 @@ import { InventoryRpcs } from "../../rpc/inventory.ts"
 import { OrderRpcs } from "../../rpc/order.ts"
 import { PaymentRpcs } from "../../rpc/payment.ts"
 import { UserRpcs } from "../../rpc/user.ts"
-import { RpcClientTag } from "../../src/rpc.ts"
+import { RpcClientTag } from "../../src/rpc/index.ts"
 
 const options = { timeout: "5 seconds" } as const
 

@@ -1,14 +1,14 @@
 /**
  * Inventory's domain events (inventory.reserved / released / committed), written by the writer's batch
  * statement itself so an event exists exactly when its state change does. `InventoryEvents.Outbox`
- * writes them to the transactional outbox (src/outbox.ts, published to Kafka by the relay);
+ * writes them to the transactional outbox (src/events/outbox.ts, published to Kafka by the relay);
  * `InventoryEvents.None` drops them (benchmarks of the write path alone).
  */
 import { SqlClient, type Statement } from "@effect/sql"
 import { Context, Effect, Layer } from "effect"
 import { InventoryCommitted, InventoryReleased, InventoryReserved, type Reservation } from "../../rpc/inventory.ts"
-import type { OutgoingEvent } from "../../src/event-envelope.ts"
-import { Outbox } from "../../src/outbox.ts"
+import type { OutgoingEvent } from "../../src/events/envelope.ts"
+import { Outbox } from "../../src/events/outbox.ts"
 
 export interface InventoryEvent {
   readonly type: "inventory.reserved" | "inventory.released" | "inventory.committed"

@@ -7,7 +7,7 @@ import { Layer } from "effect"
 import { InventoryRpcs } from "../../rpc/inventory.ts"
 import { HealthServerLive } from "../../src/http.ts"
 import { PostgresLive } from "../../src/postgres.ts"
-import { RpcServe } from "../../src/rpc.ts"
+import { RpcServe } from "../../src/rpc/index.ts"
 import { runService } from "../../src/service.ts"
 import { InventoryService, inventoryReadiness } from "./service.ts"
 

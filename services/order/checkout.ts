@@ -1,6 +1,6 @@
 /**
  * Placing an order: the order row, its checkout saga and its `order.created` event in one statement,
- * then the saga started in the background of this process (src/saga-runner.ts), which also resumes the
+ * then the saga started in the background of this process (src/saga/runner.ts), which also resumes the
  * sagas a crash left. A checkout that the sagas already waiting would keep waiting too long is refused
  * before anything is written. The saga itself is in checkout-saga.ts.
  */
@@ -9,8 +9,8 @@ import { OrderId } from "../../rpc/common.ts"
 import { ZoneId } from "../../rpc/delivery.ts"
 import { CheckoutOverloaded, OrderCreated } from "../../rpc/order.ts"
 import { sagaAdmissionsRefused } from "../../src/metrics.ts"
-import { Outbox } from "../../src/outbox.ts"
-import { makeSagaRunner } from "../../src/saga-runner.ts"
+import { Outbox } from "../../src/events/outbox.ts"
+import { makeSagaRunner } from "../../src/saga/runner.ts"
 import { type CheckoutInput, checkoutSaga } from "./checkout-saga.ts"
 import {
   checkoutDeadlineSeconds,

@@ -4,7 +4,7 @@
 import { DeliveryRpcs } from "../../rpc/delivery.ts"
 import { InventoryRpcs } from "../../rpc/inventory.ts"
 import { PaymentRpcs } from "../../rpc/payment.ts"
-import { RpcClientTag } from "../../src/rpc.ts"
+import { RpcClientTag } from "../../src/rpc/index.ts"
 
 export class InventoryClient extends RpcClientTag<InventoryClient>()("inventory", InventoryRpcs, {
   timeout: "5 seconds",

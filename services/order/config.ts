@@ -14,7 +14,7 @@ export const sagaRecoveryIntervalMillis = Config.integer("SAGA_RECOVERY_INTERVAL
 
 /**
  * `SAGA_CONCURRENCY_MAX` (256): the most checkout sagas this process drives at once; below it the limit
- * follows what the services complete (src/adaptive-limit.ts).
+ * follows what the services complete (src/saga/adaptive-limit.ts).
  */
 export const sagaConcurrencyMax = Config.integer("SAGA_CONCURRENCY_MAX").pipe(Config.withDefault(256))
 

@@ -18,7 +18,7 @@ import {
   Refund,
   type RefundId,
 } from "../../rpc/payment.ts"
-import { Outbox } from "../../src/outbox.ts"
+import { Outbox } from "../../src/events/outbox.ts"
 import { pendingLeaseMillis } from "./config.ts"
 import type { ChargeOutcome } from "./provider.ts"
 

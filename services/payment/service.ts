@@ -6,9 +6,9 @@
  */
 import type { SqlClient } from "@effect/sql"
 import { Layer } from "effect"
-import { type KafkaClient, KafkaLive, kafkaReady } from "../../src/event-bus.ts"
+import { type KafkaClient, KafkaLive, kafkaReady } from "../../src/events/index.ts"
 import type { ReadinessChecks } from "../../src/http.ts"
-import { OutboxPublisherLive } from "../../src/outbox.ts"
+import { OutboxPublisherLive } from "../../src/events/outbox.ts"
 import { postgresReady } from "../../src/postgres.ts"
 import { Charges } from "./charges.ts"
 import { PaymentHandlers } from "./handlers.ts"

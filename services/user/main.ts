@@ -7,7 +7,7 @@ import { Layer } from "effect"
 import { UserRpcs } from "../../rpc/user.ts"
 import { HealthServerLive } from "../../src/http.ts"
 import { PostgresLive } from "../../src/postgres.ts"
-import { RpcServe } from "../../src/rpc.ts"
+import { RpcServe } from "../../src/rpc/index.ts"
 import { runService } from "../../src/service.ts"
 import { UserService, userReadiness } from "./service.ts"
 

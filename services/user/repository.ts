@@ -16,7 +16,7 @@ import {
   UserRegistered,
   UserUpdated,
 } from "../../rpc/user.ts"
-import { Outbox } from "../../src/outbox.ts"
+import { Outbox } from "../../src/events/outbox.ts"
 import { isUniqueViolation } from "../../src/postgres.ts"
 
 interface UserRow {

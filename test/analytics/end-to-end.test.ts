@@ -13,7 +13,7 @@ import { Effect, Layer, Redacted, Schedule } from "effect"
 import type { Sku } from "../../rpc/common.ts"
 import type { ZoneId } from "../../rpc/delivery.ts"
 import { UserRpcs } from "../../rpc/user.ts"
-import { RpcClientTag } from "../../src/rpc.ts"
+import { RpcClientTag } from "../../src/rpc/index.ts"
 import {
   checkout,
   checkoutServices,

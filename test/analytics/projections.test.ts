@@ -10,7 +10,7 @@ import { InventoryCommitted, type ReservationId, StockItem } from "../../rpc/inv
 import { OrderConfirmed, OrderCreated, OrderFailed } from "../../rpc/order.ts"
 import { PaymentRefunded, type PaymentId, type RefundId } from "../../rpc/payment.ts"
 import { UserRegistered, UserUpdated } from "../../rpc/user.ts"
-import { decodeEnvelope, type OutgoingEvent } from "../../src/event-envelope.ts"
+import { decodeEnvelope, type OutgoingEvent } from "../../src/events/envelope.ts"
 import { PostgresLive } from "../../src/postgres.ts"
 import { AggregateStore } from "../../services/analytics/aggregate-store.ts"
 import { factOf } from "../../services/analytics/facts.ts"

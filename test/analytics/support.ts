@@ -5,7 +5,7 @@
 import { Effect, Schedule } from "effect"
 import { AnalyticsRpcs } from "../../rpc/analytics.ts"
 import type { ServiceName } from "../../src/config.ts"
-import { RpcClientTag } from "../../src/rpc.ts"
+import { RpcClientTag } from "../../src/rpc/index.ts"
 import { adminQuery } from "../support/postgres.ts"
 import { type Mesh, startMesh } from "../support/service-process.ts"
 import { type PrivateKafka, startPrivateKafka } from "./private-kafka.ts"

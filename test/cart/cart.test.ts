@@ -11,7 +11,7 @@ import {
 } from "../../rpc/cart.ts"
 import type { Currency } from "../../rpc/common.ts"
 import { amqpUrl } from "../../src/config.ts"
-import { CommandBus, deadLetterQueueName } from "../../src/command-bus.ts"
+import { CommandBus, deadLetterQueueName } from "../../src/commands/index.ts"
 import { deadLetters } from "../../src/metrics.ts"
 import { Carts } from "../../services/cart/carts.ts"
 import { CatalogClient } from "../../services/cart/catalog-client.ts"

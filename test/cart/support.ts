@@ -5,10 +5,10 @@
  */
 import { ConfigProvider, Layer } from "effect"
 import { CartRpcs, ClearCart, ReleaseCart, ReserveCart, type Sku, type UserId } from "../../rpc/cart.ts"
-import { CommandBusLive, deadLetterQueueName, type RetryPolicy, retryQueueName } from "../../src/command-bus.ts"
+import { CommandBusLive, deadLetterQueueName, type RetryPolicy, retryQueueName } from "../../src/commands/index.ts"
 import { PostgresLive } from "../../src/postgres.ts"
 import { RedisLive } from "../../src/redis.ts"
-import { RpcClientTag } from "../../src/rpc.ts"
+import { RpcClientTag } from "../../src/rpc/index.ts"
 import { Carts } from "../../services/cart/carts.ts"
 import { CatalogClient } from "../../services/cart/catalog-client.ts"
 import { CartHandlers } from "../../services/cart/handlers.ts"

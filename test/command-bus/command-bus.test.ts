@@ -25,7 +25,7 @@ import {
   defineCommand,
   type RetryPolicy,
   retryQueueName,
-} from "../../src/command-bus.ts"
+} from "../../src/commands/index.ts"
 import { deadLetters, messagesHandled, queueDepth } from "../../src/metrics.ts"
 import { testRuntime } from "../support/run.ts"
 

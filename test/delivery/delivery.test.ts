@@ -12,7 +12,7 @@ import {
   type SlotId,
   type ZoneId,
 } from "../../rpc/delivery.ts"
-import { RpcClientTag } from "../../src/rpc.ts"
+import { RpcClientTag } from "../../src/rpc/index.ts"
 import { type ServiceProcess, startService, testDatabaseSuffix } from "../support/service-process.ts"
 import { adminQuery } from "../support/postgres.ts"
 import { testRuntime } from "../support/run.ts"

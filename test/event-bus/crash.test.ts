@@ -7,8 +7,8 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
 import { join } from "node:path"
-import { ensureTopics } from "../../src/event-bus.ts"
-import { OutboxRelayLive } from "../../src/outbox.ts"
+import { ensureTopics } from "../../src/events/index.ts"
+import { OutboxRelayLive } from "../../src/events/outbox.ts"
 import { testRuntime } from "../support/run.ts"
 import {
   collect,

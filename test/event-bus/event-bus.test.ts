@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { Data, Effect, Schedule, Schema } from "effect"
-import { defineEvent, EventProducer, ensureTopics, kafkaReady, type OutgoingEvent } from "../../src/event-bus.ts"
+import { defineEvent, EventProducer, ensureTopics, kafkaReady, type OutgoingEvent } from "../../src/events/index.ts"
 import { registry } from "../../src/metrics.ts"
 import { testRuntime } from "../support/run.ts"
 import {

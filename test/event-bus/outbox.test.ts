@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { SqlClient } from "@effect/sql"
 import { Data, Effect, Layer } from "effect"
-import { ensureTopics } from "../../src/event-bus.ts"
+import { ensureTopics } from "../../src/events/index.ts"
 import { registry } from "../../src/metrics.ts"
-import { Outbox, OutboxRelayLive } from "../../src/outbox.ts"
+import { Outbox, OutboxRelayLive } from "../../src/events/outbox.ts"
 import { testRuntime } from "../support/run.ts"
 import {
   collect,

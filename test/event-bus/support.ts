@@ -11,8 +11,8 @@ import {
   KafkaClient,
   KafkaLive,
   runConsumer,
-} from "../../src/event-bus.ts"
-import { Outbox } from "../../src/outbox.ts"
+} from "../../src/events/index.ts"
+import { Outbox } from "../../src/events/outbox.ts"
 import { PostgresLive } from "../../src/postgres.ts"
 import { adminQuery } from "../support/postgres.ts"
 

@@ -15,7 +15,7 @@ import type { UserId } from "../../rpc/common.ts"
 import { StockItem } from "../../rpc/inventory.ts"
 import { signToken } from "../../src/auth-token.ts"
 import { ProductDetail } from "../../services/gateway/api/catalog.ts"
-import { RpcClientTag } from "../../src/rpc.ts"
+import { RpcClientTag } from "../../src/rpc/index.ts"
 import { testRuntime } from "../support/run.ts"
 import {
   bodyAs,

@@ -9,7 +9,7 @@ import {
   type ReservationId,
   type Sku,
 } from "../../rpc/inventory.ts"
-import { EventEnvelope } from "../../src/event-envelope.ts"
+import { EventEnvelope } from "../../src/events/envelope.ts"
 import { encodeEvents } from "../../services/inventory/events.ts"
 import { runTest } from "../support/run.ts"
 

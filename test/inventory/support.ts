@@ -5,7 +5,7 @@
 import { ConfigProvider, Layer } from "effect"
 import { InventoryRpcs, type ReservationId, type Sku } from "../../rpc/inventory.ts"
 import { PostgresLive } from "../../src/postgres.ts"
-import { RpcClientTag } from "../../src/rpc.ts"
+import { RpcClientTag } from "../../src/rpc/index.ts"
 import { InventoryEvents } from "../../services/inventory/events.ts"
 import { InventoryHandlers } from "../../services/inventory/handlers.ts"
 import { StockRepository } from "../../services/inventory/repository.ts"

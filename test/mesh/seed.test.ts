@@ -9,7 +9,7 @@ import { Sku } from "../../rpc/common.ts"
 import { InventoryRpcs } from "../../rpc/inventory.ts"
 import { UserRpcs } from "../../rpc/user.ts"
 import { demoAccounts, seedDemoData } from "../../scripts/seed.ts"
-import { RpcClientTag } from "../../src/rpc.ts"
+import { RpcClientTag } from "../../src/rpc/index.ts"
 import { runTest } from "../support/run.ts"
 import { type Mesh, startMesh } from "../support/service-process.ts"
 

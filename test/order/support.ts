@@ -10,7 +10,7 @@ import { DeliveryRpcs, SlotId, ZoneId } from "../../rpc/delivery.ts"
 import { InventoryRpcs, RestockId } from "../../rpc/inventory.ts"
 import { IdempotencyKey, type Order, OrderRpcs } from "../../rpc/order.ts"
 import { PaymentMethodId, PaymentRpcs } from "../../rpc/payment.ts"
-import { RpcClientTag } from "../../src/rpc.ts"
+import { RpcClientTag } from "../../src/rpc/index.ts"
 import { testRuntime } from "../support/run.ts"
 import { type Mesh, startMesh } from "../support/service-process.ts"
 

@@ -14,7 +14,7 @@ import {
   PaymentDeclined,
   PaymentRpcs,
 } from "../../rpc/payment.ts"
-import { RpcClientTag } from "../../src/rpc.ts"
+import { RpcClientTag } from "../../src/rpc/index.ts"
 import { adminQuery } from "../support/postgres.ts"
 import { testRuntime } from "../support/run.ts"
 import { type ServiceProcess, startService, testDatabaseSuffix } from "../support/service-process.ts"

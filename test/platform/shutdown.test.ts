@@ -6,7 +6,7 @@ import { expect, test } from "bun:test"
 import { Effect, Layer } from "effect"
 import { Currency, Money, OrderId, UserId } from "../../rpc/common.ts"
 import { PaymentIdempotencyKey, PaymentRpcs } from "../../rpc/payment.ts"
-import { RpcClientTag } from "../../src/rpc.ts"
+import { RpcClientTag } from "../../src/rpc/index.ts"
 import { testRuntime } from "../support/run.ts"
 import { startService } from "../support/service-process.ts"
 

@@ -1,6 +1,6 @@
 /** The gradient limit the saga runner sizes its permits with: pure bookkeeping, driven by hand here. */
 import { describe, expect, test } from "bun:test"
-import { makeGradientLimit } from "../../src/adaptive-limit.ts"
+import { makeGradientLimit } from "../../src/saga/adaptive-limit.ts"
 
 describe("gradient limit", () => {
   test("grows while latency stays near its lowest and the work fills the limit", () => {

@@ -2,7 +2,7 @@
  * An in-memory SagaLog for unit tests of the engine's logic (the Postgres log has its own tests).
  */
 import { Effect, Layer, Option } from "effect"
-import { type SagaFailure, SagaLog, SagaLogError, type SagaRecord, type StepEntry } from "../../src/saga-log.ts"
+import { type SagaFailure, SagaLog, SagaLogError, type SagaRecord, type StepEntry } from "../../src/saga/log.ts"
 
 export interface MemoryLog {
   readonly records: Map<string, SagaRecord>

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test"
 import { Effect, Fiber, Option, Schedule, Schema } from "effect"
-import * as Saga from "../../src/saga.ts"
-import { SagaLog } from "../../src/saga-log.ts"
+import * as Saga from "../../src/saga/index.ts"
+import { SagaLog } from "../../src/saga/log.ts"
 import { makeMemoryLog, type MemoryLog, memoryLogLayer } from "./memory-log.ts"
 import { runTest } from "../support/run.ts"
 

@@ -15,10 +15,10 @@
  */
 import { Effect, Predicate, Schedule, type Scope } from "effect"
 import type { Batch, EachBatchPayload, KafkaMessage } from "kafkajs"
-import { BatchAbandoned, batchCall, type ConsumerHandle, type GroupOptions, joinGroup } from "./event-consumer-group.ts"
-import { decodeEnvelope, type EventEnvelope, UndecodableEvent } from "./event-envelope.ts"
-import { KafkaClient, type KafkaError } from "./event-kafka.ts"
-import { kafkaConsumerLag, messagesHandled } from "./metrics.ts"
+import { BatchAbandoned, batchCall, type ConsumerHandle, type GroupOptions, joinGroup } from "./consumer-group.ts"
+import { decodeEnvelope, type EventEnvelope, UndecodableEvent } from "./envelope.ts"
+import { KafkaClient, type KafkaError } from "./kafka.ts"
+import { kafkaConsumerLag, messagesHandled } from "../metrics.ts"
 
 export interface ConsumedEvent {
   readonly topic: string

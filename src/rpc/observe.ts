@@ -5,7 +5,7 @@
  */
 import type { Rpc, RpcGroup } from "@effect/rpc"
 import { Cause, Context, Effect, Exit } from "effect"
-import type { ServiceName } from "./config.ts"
+import type { ServiceName } from "../config.ts"
 
 /** "ok", the `_tag` of a typed failure, "defect" or "interrupted". */
 export type RpcOutcome = string

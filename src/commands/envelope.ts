@@ -1,23 +1,23 @@
 /**
  * The versioned envelope every command travels in: `{ type, version, id, occurredAt, replyTo?,
- * correlationId?, payload }` as JSON (the same shape as the event envelope, plus the reply fields).
+ * correlationId?, payload }` as JSON (the shared envelope of src/envelope.ts, plus the reply fields).
  * This file imports only Effect, so a service's contract in rpc/ can declare its commands with
  * `defineCommand` without pulling in a broker client.
  */
-import { Either, ParseResult, Schema } from "effect"
+import { Either, Schema } from "effect"
+import { EnvelopeOccurredAt, EnvelopePayload, EnvelopeVersion, formatParseError } from "../envelope.ts"
 
 export const CommandEnvelope = Schema.Struct({
   type: Schema.NonEmptyTrimmedString,
-  version: Schema.Int.pipe(Schema.positive()),
+  version: EnvelopeVersion,
   /** Idempotency id, chosen by the sender; deterministic ids (`${sagaId}:${step}`) make re-sends harmless. */
   id: Schema.NonEmptyTrimmedString,
-  occurredAt: Schema.DateTimeUtc,
+  occurredAt: EnvelopeOccurredAt,
   /** The queue a reply goes to. */
   replyTo: Schema.optionalWith(Schema.NonEmptyTrimmedString, { exact: true }),
   /** On a reply: the id of the command it answers. */
   correlationId: Schema.optionalWith(Schema.NonEmptyTrimmedString, { exact: true }),
-  /** Still in its encoded (JSON) form: only the command's definition knows its Schema. */
-  payload: Schema.Unknown,
+  payload: EnvelopePayload,
 })
 export type CommandEnvelope = typeof CommandEnvelope.Type
 
@@ -47,11 +47,7 @@ export const defineCommand = <const Type extends string, A, I>(
   options: { readonly version?: number; readonly queue?: string } = {},
 ): Command<Type, A, I> => ({ type, version: options.version ?? 1, queue: options.queue ?? type, payload })
 
-/** One line per issue (`path: message`), short enough for a header and a log line. */
-export const formatParseError = (error: ParseResult.ParseError) =>
-  ParseResult.ArrayFormatter.formatErrorSync(error)
-    .map((issue) => (issue.path.length > 0 ? `${issue.path.join(".")}: ${issue.message}` : issue.message))
-    .join("; ")
+export { formatParseError }
 
 export const decodeEnvelope = (body: string) =>
   Schema.decodeUnknownEither(CommandEnvelopeJson)(body).pipe(Either.mapLeft(formatParseError))

@@ -4,8 +4,8 @@
  *
  * Transport (chosen by bench/rpc, see bench/RESULTS.md "RPC transports"): @effect/rpc's messages as
  * JSON over a WebSocket, served by `Bun.serve` and reached with Bun's `WebSocket`
- * (src/rpc-transport.ts). Groups of plain request/response methods — all of ours — use the direct
- * client and server of src/rpc-direct.ts (no fiber per call on the client, one on the server); a group
+ * (src/rpc/transport.ts). Groups of plain request/response methods — all of ours — use the direct
+ * client and server of src/rpc/direct.ts (no fiber per call on the client, one on the server); a group
  * with streaming methods or RpcMiddleware falls back to the stock RpcClient.make / RpcServer.make on
  * the same wire. Either way the contract's Schemas encode and validate both directions and typed errors
  * arrive as their classes.
@@ -17,14 +17,14 @@ import { RpcClient, RpcClientError, RpcSerialization, RpcServer, RpcTest } from 
 import type { Rpc, RpcGroup } from "@effect/rpc"
 import { Context, Duration, Effect, Layer, type Scope } from "effect"
 import type { ConfigError } from "effect"
-import { rpcPort, serviceBind, serviceHost, type ServiceName } from "./config.ts"
-import { makeDirectClient, makeInProcessClient, type RpcClientOf, serveDirect, supportsDirect } from "./rpc-direct.ts"
-import { rpcRequestDuration, rpcRequests } from "./metrics.ts"
-import { observeHandlers, type RpcObserver } from "./rpc-observe.ts"
-import { makeClientProtocol, makeServerProtocol } from "./rpc-transport.ts"
+import { rpcPort, serviceBind, serviceHost, type ServiceName } from "../config.ts"
+import { makeDirectClient, makeInProcessClient, type RpcClientOf, serveDirect, supportsDirect } from "./direct.ts"
+import { rpcRequestDuration, rpcRequests } from "../metrics.ts"
+import { observeHandlers, type RpcObserver } from "./observe.ts"
+import { makeClientProtocol, makeServerProtocol } from "./transport.ts"
 
-export type { RpcClientOf } from "./rpc-direct.ts"
-export type { RpcObserver, RpcOutcome } from "./rpc-observe.ts"
+export type { RpcClientOf } from "./direct.ts"
+export type { RpcObserver, RpcOutcome } from "./observe.ts"
 
 /** The path the WebSocket is served on. */
 export const rpcPath = "/rpc"
@@ -202,7 +202,7 @@ export const RpcClientTag =
       /**
        * Calls the group's handlers in this process, with no network and no serialization (monolith
        * mode, tests): values pass as they are, so payloads are not re-validated by their Schemas.
-       * Otherwise a call behaves as over the network (src/rpc-direct.ts, makeInProcessClient): it runs
+       * Otherwise a call behaves as over the network (src/rpc/direct.ts, makeInProcessClient): it runs
        * with the handler's context, never the caller's, has the default `timeout`, and counts in
        * rpc_requests_total under the serving service. Groups with streams or middleware use
        * @effect/rpc's RpcTest client instead, whose handlers do see the caller's context.

@@ -1,5 +1,5 @@
 /**
- * A fix for kafkajs 2.2.4's request queue, applied once when imported (src/event-kafka.ts does).
+ * A fix for kafkajs 2.2.4's request queue, applied once when imported (src/events/kafka.ts does).
  *
  * After every answered request, kafkajs's RequestQueue schedules a check of its pending requests "when
  * the client-side throttle ends", even when nothing is pending and nothing is throttled: the delay is

@@ -8,13 +8,13 @@
  * per call, the handler's. Payloads and Exits go through the contract's Schemas synchronously, so
  * typed errors arrive as their classes and invalid payloads are refused on both sides.
  *
- * Not covered here (src/rpc.ts falls back to the stock client and server for such groups): streaming
+ * Not covered here (src/rpc/index.ts falls back to the stock client and server for such groups): streaming
  * methods, RpcMiddleware, per-call headers.
  */
 import * as Headers from "@effect/platform/Headers"
 import { Rpc, type RpcClient, RpcClientError, type RpcGroup, RpcSchema, RpcServer } from "@effect/rpc"
 import type { FromClientEncoded, FromServerEncoded, RequestEncoded } from "@effect/rpc/RpcMessage"
-import { currentRequestId, requestIdHeader, withRequestId } from "./request-id.ts"
+import { currentRequestId, requestIdHeader, withRequestId } from "../request-id.ts"
 import {
   Context,
   Duration,
@@ -30,9 +30,9 @@ import {
   type Scope,
   Tracer,
 } from "effect"
-import type { ServiceName } from "./config.ts"
-import { outcomeOf, type RpcObserver } from "./rpc-observe.ts"
-import { type ClientConnection, type ConnectOptions, connect, listen } from "./rpc-transport.ts"
+import type { ServiceName } from "../config.ts"
+import { outcomeOf, type RpcObserver } from "./observe.ts"
+import { type ClientConnection, type ConnectOptions, connect, listen } from "./transport.ts"
 
 /** True when every method of the group is plain request/response without middleware. */
 export const supportsDirect = (group: RpcGroup.RpcGroup<Rpc.Any>): boolean => {

@@ -7,8 +7,8 @@
  * (saga id, step). The shape follows @effect/workflow's activities so a later move stays possible.
  */
 import { Data, Duration, Effect, Option, type ParseResult, Schedule, Schema } from "effect"
-import { sagaStepDuration, sagaStepRetries } from "./metrics.ts"
-import { SagaFailure, SagaLog, type SagaLogError, type SagaRecord, type SagaState } from "./saga-log.ts"
+import { sagaStepDuration, sagaStepRetries } from "../metrics.ts"
+import { SagaFailure, SagaLog, type SagaLogError, type SagaRecord, type SagaState } from "./log.ts"
 
 export interface StepContext<Input, Results> {
   readonly sagaId: string

@@ -16,11 +16,11 @@
 import { SqlClient, type SqlError, type Statement } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Duration, Effect, Layer, Option, Queue, Schedule, Stream } from "effect"
-import type { OutgoingEvent } from "./event-envelope.ts"
-import { KafkaClient, type KafkaError } from "./event-kafka.ts"
-import { EventProducer } from "./event-producer.ts"
-import { outboxGatherMillis } from "./config.ts"
-import { outboxPending, outboxPublished } from "./metrics.ts"
+import type { OutgoingEvent } from "./envelope.ts"
+import { KafkaClient, type KafkaError } from "./kafka.ts"
+import { EventProducer } from "./producer.ts"
+import { outboxGatherMillis } from "../config.ts"
+import { outboxPending, outboxPublished } from "../metrics.ts"
 
 /** The NOTIFY channel appends raise on commit, so an idle relay wakes at once instead of at its next poll. */
 export const outboxChannel = "outbox"

@@ -1,20 +1,20 @@
 /**
  * The versioned envelope every domain event travels in, on Kafka and in the outbox:
- * `{ type, version, id, occurredAt, key?, payload }` as JSON. The envelope is decoded by the consumer
+ * `{ type, version, id, occurredAt, key?, payload }` as JSON (the shared envelope of src/envelope.ts, plus the key). The envelope is decoded by the consumer
  * runner before any handler sees a message; the payload is decoded by the event's own definition
  * (`defineEvent`), so one consumer can take several event types and versions from one topic.
  */
 import { Data, DateTime, Effect, type ParseResult, Schema } from "effect"
+import { EnvelopeOccurredAt, EnvelopePayload, EnvelopeVersion } from "../envelope.ts"
 
 export const EventEnvelope = Schema.Struct({
   type: Schema.NonEmptyString,
-  version: Schema.Int.pipe(Schema.positive()),
+  version: EnvelopeVersion,
   id: Schema.UUID,
-  occurredAt: Schema.DateTimeUtc,
+  occurredAt: EnvelopeOccurredAt,
   /** The aggregate the event is about; also the Kafka message key, so one aggregate's events stay ordered. */
   key: Schema.optionalWith(Schema.String, { exact: true }),
-  /** Still in its encoded (JSON) form: only the event's definition knows its Schema. */
-  payload: Schema.Unknown,
+  payload: EnvelopePayload,
 })
 export type EventEnvelope = typeof EventEnvelope.Type
 

@@ -1,11 +1,11 @@
 /**
  * The Kafka connection of a service: one kafkajs client whose logs go through our logger, and one
  * admin connection (topic creation, lag, readiness), opened when the Layer is built and closed with
- * its scope. Producers and consumers are built on top of it (event-producer.ts, event-consumer.ts).
+ * its scope. Producers and consumers are built on top of it (producer.ts, consumer.ts).
  */
 import { Context, Data, Duration, Effect, Layer, LogLevel, Runtime, Schedule } from "effect"
 import { type Admin, Kafka, logLevel as KafkaLogLevel, type LogEntry } from "kafkajs"
-import { kafkaBrokers } from "./config.ts"
+import { kafkaBrokers } from "../config.ts"
 // Side effect: stops kafkajs's 1 ms idle timer loop per broker connection (see the file).
 import "./kafkajs-request-queue.ts"
 

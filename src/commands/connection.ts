@@ -7,7 +7,7 @@
  */
 import { type Channel, type ChannelModel, type ConfirmChannel, connect, type Options } from "amqplib"
 import { Data, Deferred, Duration, Effect, Exit, Option, Redacted, Ref, Runtime, Schedule, Scope } from "effect"
-import { amqpUrl } from "./config.ts"
+import { amqpUrl } from "../config.ts"
 
 export class CommandBusError extends Data.TaggedError("CommandBusError")<{
   readonly message: string

@@ -1,5 +1,5 @@
 /**
- * A consumer group whose handler takes a run of events at once — `runConsumer` (event-consumer.ts) hands
+ * A consumer group whose handler takes a run of events at once — `runConsumer` (consumer.ts) hands
  * over one event at a time. A projection that commits one database transaction per event is bound by the
  * commit's disk flush (about 200 events/s here, and hot aggregate rows serialise partitions on each other);
  * one transaction per run of events is not (analytics: ~3,900 events/s).
@@ -11,11 +11,11 @@
  */
 import { Effect, Option, type Schedule, type Scope } from "effect"
 import type { EachBatchPayload } from "kafkajs"
-import { type ConsumedEvent, defaultHandlerRetry } from "./event-consumer.ts"
-import { BatchAbandoned, batchCall, type ConsumerHandle, type GroupOptions, joinGroup } from "./event-consumer-group.ts"
-import { decodeEnvelope } from "./event-envelope.ts"
-import { KafkaClient, type KafkaError } from "./event-kafka.ts"
-import { kafkaConsumerLag, messagesHandled } from "./metrics.ts"
+import { type ConsumedEvent, defaultHandlerRetry } from "./consumer.ts"
+import { BatchAbandoned, batchCall, type ConsumerHandle, type GroupOptions, joinGroup } from "./consumer-group.ts"
+import { decodeEnvelope } from "./envelope.ts"
+import { KafkaClient, type KafkaError } from "./kafka.ts"
+import { kafkaConsumerLag, messagesHandled } from "../metrics.ts"
 
 export interface BatchConsumerOptions<E, R> extends GroupOptions {
   /** Handles events of one partition, in offset order; called again with the same events after a failure. */

@@ -1,5 +1,5 @@
 /**
- * The wire under src/rpc.ts: @effect/rpc's message protocol carried over Bun's own WebSocket server and
+ * The wire under src/rpc/index.ts: @effect/rpc's message protocol carried over Bun's own WebSocket server and
  * client, with no HttpApp, platform Socket or per-frame fiber in between.
  *
  * A frame carries every message produced in one tick. Framing: with JSON one message is an object and

@@ -6,8 +6,8 @@
  */
 import { Effect } from "effect"
 import { type Message, Partitioners, type Producer } from "kafkajs"
-import type { OutgoingEvent } from "./event-envelope.ts"
-import { connectSchedule, KafkaClient, type KafkaError, kafkaError } from "./event-kafka.ts"
+import type { OutgoingEvent } from "./envelope.ts"
+import { connectSchedule, KafkaClient, type KafkaError, kafkaError } from "./kafka.ts"
 
 export interface EventProducerService {
   /** Sends events in order (per topic and key); resolves once every in-sync replica has them. */

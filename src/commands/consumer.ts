@@ -12,7 +12,7 @@
  */
 import type { ConfirmChannel, ConsumeMessage, Options } from "amqplib"
 import { Cause, Deferred, type Duration, Effect, Either, Exit, FiberSet, Runtime } from "effect"
-import { deadLetters, messagesHandled } from "./metrics.ts"
+import { deadLetters, messagesHandled } from "../metrics.ts"
 import {
   type BusConnection,
   CommandBusError,
@@ -21,7 +21,7 @@ import {
   durationMillis,
   type Live,
   publishConfirmed,
-} from "./command-bus-connection.ts"
+} from "./connection.ts"
 
 export interface RetryPolicy {
   /** Deliveries of one message, the first included, before it goes to the dead-letter queue. */

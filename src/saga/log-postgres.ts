@@ -13,7 +13,7 @@
  */
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Duration, Effect, Exit, Layer, Option, Schema } from "effect"
-import { makeGroupCommit } from "./group-commit.ts"
+import { makeGroupCommit } from "../group-commit.ts"
 import {
   SagaFailure,
   SagaLog,
@@ -22,7 +22,7 @@ import {
   type SagaRecord,
   type SagaState,
   type StepEntry,
-} from "./saga-log.ts"
+} from "./log.ts"
 
 export interface PostgresSagaLogOptions {
   /** This process's identity; defaults to a random id per process start. */

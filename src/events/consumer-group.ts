@@ -6,7 +6,7 @@
  */
 import { Cause, Deferred, Duration, Effect, Exit, Option, Ref, Runtime, type Scope } from "effect"
 import type { EachBatchPayload } from "kafkajs"
-import { connectSchedule, KafkaClient, KafkaError, kafkaError } from "./event-kafka.ts"
+import { connectSchedule, KafkaClient, KafkaError, kafkaError } from "./kafka.ts"
 
 export interface GroupOptions {
   readonly groupId: string

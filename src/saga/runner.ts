@@ -15,9 +15,9 @@ import type { Statement } from "@effect/sql"
 import { Duration, Effect, FiberSet, Option, Schedule } from "effect"
 import { makeGradientLimit } from "./adaptive-limit.ts"
 import { makeFifoGate } from "./fifo-gate.ts"
-import * as Saga from "./saga.ts"
-import { SagaLog } from "./saga-log.ts"
-import { sagaConcurrencyLimit, sagaQueued, sagaRecoveries, sagaRuns, sagaStarts } from "./metrics.ts"
+import * as Saga from "./index.ts"
+import { SagaLog } from "./log.ts"
+import { sagaConcurrencyLimit, sagaQueued, sagaRecoveries, sagaRuns, sagaStarts } from "../metrics.ts"
 
 export interface SagaRunnerOptions {
   readonly service: string

@@ -1,5 +1,5 @@
 /**
- * The RabbitMQ command bus: typed, versioned commands (command-bus-envelope.ts) sent to durable queues with
+ * The RabbitMQ command bus: typed, versioned commands (envelope.ts) sent to durable queues with
  * publisher confirms, consumed with manual acks, bounded delayed retries and a dead-letter queue per
  * queue, and a request/reply pattern for the saga.
  *
@@ -24,7 +24,7 @@ import {
   Schema,
   Scope,
 } from "effect"
-import { commandQueuePrefix, type ServiceName } from "./config.ts"
+import { commandQueuePrefix, type ServiceName } from "../config.ts"
 import {
   type BusConnection,
   CommandBusError,
@@ -34,7 +34,7 @@ import {
   makeConnection,
   publishConfirmed,
   withChannel,
-} from "./command-bus-connection.ts"
+} from "./connection.ts"
 import {
   type Command,
   type CommandEnvelope,
@@ -42,13 +42,13 @@ import {
   decodeCommand,
   decodeEnvelope,
   formatParseError,
-} from "./command-bus-envelope.ts"
-import { declareTopology, defaultRetryPolicy, type RetryPolicy, settle, subscribe } from "./command-bus-consumer.ts"
-import { queueDepth } from "./metrics.ts"
+} from "./envelope.ts"
+import { declareTopology, defaultRetryPolicy, type RetryPolicy, settle, subscribe } from "./consumer.ts"
+import { queueDepth } from "../metrics.ts"
 
-export { type Command, CommandEnvelope, defineCommand } from "./command-bus-envelope.ts"
-export { CommandBusError } from "./command-bus-connection.ts"
-export { deadLetterQueueName, type RetryPolicy, retryQueueName } from "./command-bus-consumer.ts"
+export { type Command, CommandEnvelope, defineCommand } from "./envelope.ts"
+export { CommandBusError } from "./connection.ts"
+export { deadLetterQueueName, type RetryPolicy, retryQueueName } from "./consumer.ts"
 
 export class ReplyTimeout extends Data.TaggedError("ReplyTimeout")<{ readonly type: string; readonly id: string }> {}
 
