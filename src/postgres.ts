@@ -1,7 +1,8 @@
 /**
  * Each service owns one PostgreSQL database, `cm_<service>`, on the server named by DATABASE_URL.
- * `PostgresLive(service)` creates that database when missing, opens a pool on it and applies the
- * plain SQL files of `migrations/<service>/` in order before the Layer is ready.
+ * `PostgresLive(service)` creates that database when missing, opens a pool on it, applies the
+ * platform's SQL (`migrations/platform/`: the outbox, `cm_guard`) and then the plain SQL files of
+ * `migrations/<service>/` in order before the Layer is ready.
  */
 import * as Reactivity from "@effect/experimental/Reactivity"
 import * as Migrator from "@effect/sql/Migrator"
@@ -31,7 +32,7 @@ const withDatabase = (url: Redacted.Redacted, database: string) => {
 const DUPLICATE_DATABASE = "42P04"
 const UNIQUE_VIOLATION = "23505"
 const FOREIGN_KEY_VIOLATION = "23503"
-/** Raised by a migration's `cm_guard(ok, what)` when a one-statement write finds what it guards changed. */
+/** Raised by `cm_guard(ok, what)` (migrations/platform/guard.sql) when a one-statement write finds what it guards changed. */
 const GUARD_FAILED = "CMG01"
 
 /** What PostgreSQL said about a failed statement (node-postgres' error, the SqlError's cause). */
@@ -128,30 +129,22 @@ export const migrate = (folder: string) =>
   )
 
 /**
- * `cm_guard(ok, what)`: lets a write of several parts be ONE statement instead of a transaction — when a
- * guarded part finds fewer rows than it expected (another process wrote them since they were read), it
- * raises CMG01 with `what`, and the whole statement rolls back (see `guardFailureOf`).
+ * The platform's own tables and functions (`migrations/platform/*.sql`: the outbox, `cm_guard`), in every
+ * service database. Written to be re-run (`IF NOT EXISTS`, `OR REPLACE`), they are applied at every start,
+ * before the service's migrations, under a lock so that replicas starting together do not race.
  */
-const guardFunction = `
-  CREATE OR REPLACE FUNCTION cm_guard(ok boolean, what text) RETURNS boolean
-  LANGUAGE plpgsql VOLATILE AS $$
-  BEGIN
-    IF NOT ok THEN
-      RAISE EXCEPTION USING ERRCODE = '${GUARD_FAILED}', MESSAGE = what;
-    END IF;
-    RETURN true;
-  END
-  $$`
-
-/** The platform's own functions, (re)installed at every start under a lock so that replicas starting together do not race. */
-const installPlatformFunctions = Effect.flatMap(SqlClient.SqlClient, (sql) =>
-  sql.withTransaction(
-    Effect.zipRight(
-      sql`SELECT pg_advisory_xact_lock(hashtext('commerce-mesh platform functions'))`,
-      sql.unsafe(guardFunction),
-    ),
-  ),
-).pipe(Effect.withSpan("Postgres.installPlatformFunctions"))
+const applyPlatformSql = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const directory = join(migrationsRoot, "platform")
+  const files = (yield* Effect.promise(() => readdir(directory))).filter((file) => file.endsWith(".sql")).sort()
+  const scripts = yield* Effect.forEach(files, (file) => Effect.promise(() => Bun.file(join(directory, file)).text()))
+  yield* sql.withTransaction(
+    Effect.gen(function* () {
+      yield* sql`SELECT pg_advisory_xact_lock(hashtext('commerce-mesh platform sql'))`
+      for (const script of scripts) yield* sql.unsafe(script)
+    }),
+  )
+}).pipe(Effect.withSpan("Postgres.applyPlatformSql"))
 
 export interface PostgresOptions {
   /** Folder under migrations/ (defaults to the service name). */
@@ -180,9 +173,7 @@ export const PostgresLive = (service: ServiceName | string, options: PostgresOpt
         }),
         applicationName,
       })
-      const migrated = Layer.effectDiscard(
-        Effect.zipRight(migrate(options.migrations ?? service), installPlatformFunctions),
-      )
+      const migrated = Layer.effectDiscard(Effect.zipRight(applyPlatformSql, migrate(options.migrations ?? service)))
       return migrated.pipe(Layer.provideMerge(client))
     }),
   )

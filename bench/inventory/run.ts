@@ -1,7 +1,7 @@
 /**
  * Inventory contention benchmark: N concurrent reservers (1, 16, 64, 256) of one unit each, against one
  * hot SKU and against many SKUs, for a fixed duration per case, through
- *   (a) optimistic   the plain per-request version-guarded path (StockRepository.reserveOptimistic)
+ *   (a) optimistic   the plain per-request version-guarded path (bench/inventory/optimistic.ts)
  *   (b) writer       the coalescing single writer, in this process (StockWriter.reserve)
  *   (c) rpc          the real service over RPC (services/inventory/main.ts as a child process)
  *   (d) pessimistic  SELECT … FOR UPDATE, then UPDATE (baseline)
@@ -28,6 +28,7 @@ import { RpcClientTag } from "../../src/rpc/index.ts"
 import { InventoryEvents } from "../../services/inventory/events.ts"
 import { StockRepository } from "../../services/inventory/repository.ts"
 import { StockWriter } from "../../services/inventory/stock-writer.ts"
+import { makeOptimisticReserve } from "./optimistic.ts"
 import { databaseUrlFor } from "../../test/support/postgres.ts"
 
 // --- options -------------------------------------------------------------------------------------
@@ -123,12 +124,12 @@ const outcome = <A, E extends { readonly _tag: string }, R>(effect: Effect.Effec
 /** One reservation attempt of `sku` through `mode`; answers "ok" or the failure's tag. */
 const attemptWith = Effect.fn(function* (mode: Mode) {
   const sql = yield* SqlClient.SqlClient
-  const repository = yield* StockRepository
+  const reserveOptimistic = yield* makeOptimisticReserve
   const writer = yield* StockWriter
   return (sku: Sku, client: InventoryClient["Type"] | undefined): Attempt => {
     switch (mode) {
       case "optimistic":
-        return outcome(repository.reserveOptimistic(newReservation(sku)))
+        return outcome(reserveOptimistic(newReservation(sku)))
       case "writer":
         return outcome(writer.reserve(newReservation(sku)))
       case "rpc":

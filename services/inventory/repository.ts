@@ -1,30 +1,23 @@
 /**
- * The inventory's SQL. Two write paths live on top of it:
- * - the batch primitives (`loadStocks`, `writeStocks`, …) the coalescing StockWriter composes into one
- *   transaction per batch — the path the service uses;
- * - `reserveOptimistic`, the plain per-request optimistic reservation (read version, guarded UPDATE,
- *   retry on conflict), kept as the reference implementation and for the contention benchmark.
+ * The inventory's SQL: the batch primitives (`loadBatch`, `writeBatch`) the coalescing StockWriter
+ * composes, one read and one version-guarded statement per batch, and the reads. (The plain per-request
+ * optimistic reservation it is measured against lives with its benchmark, bench/inventory/optimistic.ts.)
  * Bulk statements take their rows as one `jsonb` parameter (`jsonb_to_recordset`): typed columns, one
  * parameter whatever the batch size.
  */
 import { SqlClient, type SqlError, type Statement } from "@effect/sql"
-import { Clock, Data, Effect, Schedule } from "effect"
+import { Data, Effect } from "effect"
 import {
-  ConcurrencyConflict,
-  defaultReservationTtlSeconds,
-  InsufficientStock,
   type OrderId,
   Reservation,
   ReservationNotFound,
   type ReservationId,
   type ReservationStatus,
   type ReserveLine,
-  type ReserveRequest,
   type Sku,
   StockItem,
   UnknownSku,
 } from "../../rpc/inventory.ts"
-import { inventoryConflicts, inventoryReservations, inventoryRetries } from "../../src/metrics.ts"
 import { guardFailureOf } from "../../src/postgres.ts"
 
 export interface StockRow {
@@ -122,15 +115,6 @@ export const mergeLines = (lines: ReadonlyArray<{ readonly sku: string; readonly
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([sku, quantity]) => ({ sku, quantity }))
 }
-
-/**
- * The retry policy for version conflicts: short, jittered (so losers do not collide again in lock-step),
- * bounded (so a hopelessly hot row turns into a typed ConcurrencyConflict rather than a hang).
- */
-export const conflictRetry = Schedule.exponential("2 millis", 1.5).pipe(
-  Schedule.jittered,
-  Schedule.intersect(Schedule.recurs(8)),
-)
 
 export interface LedgerViolation {
   readonly sku: string
@@ -311,28 +295,6 @@ export class StockRepository extends Effect.Service<StockRepository>()("inventor
       )
     }
 
-    /** Returns how many were new (fewer: another writer inserted the same reservation id first). */
-    const insertReservations = (rows: ReadonlyArray<NewReservation>) =>
-      sql<{ id: string }>`
-        INSERT INTO reservations (id, order_id, status, lines, expires_at)
-        SELECT v.id, v.order_id, 'reserved', v.lines, v.expires_at
-        FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-          AS v(id text, order_id text, lines jsonb, expires_at timestamptz)
-        ON CONFLICT (id) DO NOTHING
-        RETURNING id`.pipe(Effect.map((inserted) => inserted.length))
-
-    /** Returns how many were booked (fewer: a replayed restock/adjust id was booked by another writer first). */
-    const insertMovements = (rows: ReadonlyArray<Movement>) =>
-      rows.length === 0
-        ? Effect.succeed(0)
-        : sql<{ id: string }>`
-            INSERT INTO stock_movements (sku, kind, quantity, reference)
-            SELECT v.sku, v.kind, v.quantity, v.reference
-            FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-              AS v(sku text, kind text, quantity int, reference text)
-            ON CONFLICT (kind, reference, sku) DO NOTHING
-            RETURNING id`.pipe(Effect.map((inserted) => inserted.length))
-
     const getStock = Effect.fn("Inventory.getStock")(function* (sku: Sku) {
       const rows = yield* loadStocks([sku]).pipe(Effect.orDie)
       const row = rows[0]
@@ -360,87 +322,6 @@ export class StockRepository extends Effect.Service<StockRepository>()("inventor
         ORDER BY expires_at
         LIMIT ${limit}`.pipe(Effect.map((rows) => rows.map((row) => row.id as ReservationId)))
 
-    /** One optimistic attempt in its own transaction; a stale version fails with ConcurrencyConflict. */
-    const reserveOnce = (request: ReserveRequest) =>
-      sql.withTransaction(
-        Effect.gen(function* () {
-          const existing = yield* loadReservations([request.reservationId])
-          const found = existing[0]
-          if (found !== undefined) return toReservation(found)
-          const lines = mergeLines(request.lines)
-          const stocks = new Map((yield* loadStocks(lines.map((line) => line.sku))).map((row) => [row.sku, row]))
-          for (const line of lines) {
-            const stock = stocks.get(line.sku)
-            if (stock === undefined) return yield* new UnknownSku({ sku: line.sku as Sku })
-            if (stock.available < line.quantity) {
-              return yield* new InsufficientStock({
-                sku: line.sku as Sku,
-                requested: line.quantity,
-                available: stock.available,
-              })
-            }
-          }
-          for (const line of lines) {
-            const stock = stocks.get(line.sku)
-            // The guard: this UPDATE only applies if nobody wrote the row since we read it.
-            const updated = yield* sql`
-              UPDATE stock_items
-              SET available = available - ${line.quantity}, reserved = reserved + ${line.quantity},
-                  version = version + 1, updated_at = now()
-              WHERE sku = ${line.sku} AND version = ${stock?.version ?? -1}
-              RETURNING sku`
-            if (updated.length === 0) return yield* new ConcurrencyConflict({ sku: line.sku as Sku })
-          }
-          const now = yield* Clock.currentTimeMillis
-          const reservation = {
-            id: request.reservationId,
-            order_id: request.orderId,
-            lines,
-            expires_at: new Date(now + (request.ttlSeconds ?? defaultReservationTtlSeconds) * 1000),
-          }
-          const inserted = yield* insertReservations([reservation])
-          // A concurrent request with the same id won; roll back and let the retry return its reservation.
-          if (inserted === 0) return yield* new ConcurrencyConflict({})
-          yield* insertMovements(
-            lines.map((line) => ({ ...line, kind: "reserve" as const, reference: request.reservationId })),
-          )
-          return toReservation({ ...reservation, status: "reserved" })
-        }),
-      )
-
-    /**
-     * The plain optimistic reservation: one transaction per request, a version-guarded UPDATE per line,
-     * and on a conflict a jittered bounded retry of the whole request. Correct, but on one hot row every
-     * concurrent writer waits for the row lock and then finds the version moved: throughput collapses.
-     */
-    const reserveOptimistic = Effect.fn("Inventory.reserveOptimistic")(function* (request: ReserveRequest) {
-      const result = yield* reserveOnce(request).pipe(
-        Effect.tapError((error) =>
-          error._tag === "ConcurrencyConflict"
-            ? Effect.sync(() => inventoryConflicts.inc({ service: "inventory", path: "optimistic" }))
-            : Effect.void,
-        ),
-        Effect.retry({
-          schedule: conflictRetry.pipe(
-            Schedule.tapOutput(() =>
-              Effect.sync(() => inventoryRetries.inc({ service: "inventory", path: "optimistic" })),
-            ),
-          ),
-          while: (error) => error._tag === "ConcurrencyConflict",
-        }),
-        Effect.catchTag("SqlError", (error) => Effect.die(error)),
-        Effect.tapBoth({
-          onFailure: (error) =>
-            Effect.sync(() =>
-              inventoryReservations.inc({ service: "inventory", path: "optimistic", outcome: error._tag }),
-            ),
-          onSuccess: () =>
-            Effect.sync(() => inventoryReservations.inc({ service: "inventory", path: "optimistic", outcome: "ok" })),
-        }),
-      )
-      return result
-    })
-
     /**
      * SKUs (all, or the given ones) where the ledger and the stock row disagree or a quantity is negative.
      * Booked stock (restocks + adjustments) must equal available + reserved + committed.
@@ -467,8 +348,6 @@ export class StockRepository extends Effect.Service<StockRepository>()("inventor
       getStocks,
       getReservation,
       expiredReservations,
-      reserveOnce,
-      reserveOptimistic,
       auditLedger,
     } as const
   }),

@@ -3,7 +3,7 @@
  * transaction as the state change they describe, and a relay publishes them to Kafka afterwards.
  * So an event exists if and only if its state change committed — none lost, none invented.
  *
- * Table: `migrations/<service>/NNNN_outbox.sql` (the SQL is in migrations/platform-test/0001_outbox.sql).
+ * Table: `migrations/platform/outbox.sql`, which the platform applies in every service database (src/postgres.ts).
  *
  * Delivery is at least once. The relay publishes a batch and then marks it published in the same
  * database transaction; a crash (or a lost database connection) between the two publishes the batch

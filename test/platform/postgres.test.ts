@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test"
 import { SqlClient } from "@effect/sql"
 import { ConfigProvider, Effect, Layer } from "effect"
 import { join } from "node:path"
-import { ensureDatabase, PostgresLive } from "../../src/postgres.ts"
+import { ensureDatabase, guardFailureOf, PostgresLive } from "../../src/postgres.ts"
 import { adminQuery } from "../support/postgres.ts"
 import { runTest } from "../support/run.ts"
 
@@ -102,5 +102,21 @@ describe("PostgresLive", () => {
     // The look-up itself has no parameters, so it stays unnamed.
     expect(prepared.filter((row) => row.statement.includes("pg_prepared_statements"))).toHaveLength(0)
     expect(await preparedOnOneConnection(false)).toEqual([])
+  })
+
+  test("every service database gets the platform's outbox and cm_guard, whose failure rolls its statement back", async () => {
+    const outcome = await withDatabase(
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const outbox = yield* sql<{ exists: boolean }>`SELECT to_regclass('outbox') IS NOT NULL AS exists`
+        const failed = yield* sql`
+          WITH bumped AS (UPDATE widgets SET quantity = quantity + 1 WHERE id = ${"seed"} RETURNING 1)
+          SELECT cm_guard((SELECT count(*) FROM bumped) = ${2}, ${"widgets"})`.pipe(Effect.flip)
+        const [widget] = yield* sql<{ quantity: number }>`SELECT quantity FROM widgets WHERE id = ${"seed"}`
+        return { outbox: outbox[0]?.exists, guarded: guardFailureOf(failed), quantity: widget?.quantity }
+      }),
+    )
+    // The widgets' own migrations know nothing of either; the UPDATE that the guard refused left no trace.
+    expect(outcome).toEqual({ outbox: true, guarded: "widgets", quantity: 1 })
   })
 })

@@ -1,6 +1,8 @@
--- Transactional outbox (src/outbox.ts). Rows are written in the same transaction as the state change
--- they describe and published to Kafka by the relay, in id order, then marked published.
-CREATE TABLE outbox (
+-- Transactional outbox (src/events/outbox.ts), in every service database; applied by the platform at each
+-- start (src/postgres.ts), before the service's own migrations. Rows are written in the same statement or
+-- transaction as the state change they describe and published to Kafka by the relay, in id order, then
+-- marked published.
+CREATE TABLE IF NOT EXISTS outbox (
   id            bigserial   PRIMARY KEY,
   event_id      uuid        NOT NULL UNIQUE,
   event_type    text        NOT NULL,
@@ -14,4 +16,4 @@ CREATE TABLE outbox (
 );
 
 -- The relay only ever looks for what is still unpublished; this index stays as small as the backlog.
-CREATE INDEX outbox_unpublished ON outbox (id) WHERE published_at IS NULL;
+CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox (id) WHERE published_at IS NULL;
