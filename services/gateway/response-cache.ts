@@ -4,8 +4,13 @@
  * lookup), and all gateway replicas share it through Redis for its TTL. Every key carries a generation
  * that admin catalog writes bump, so a write makes every older answer unreachable at once; a replica
  * sees the bump within its local window. Redis failing only makes the cache miss.
+ *
+ * A local copy past its window is still answered for one more window while ONE background refresh
+ * fetches the next (stale-while-revalidate): otherwise every request arriving as the window closes —
+ * all the connections of a busy shop front — missed at once and each went to Redis (and, for short-lived
+ * stock, to the services), which was the gateway's p99 (bench/RESULTS.md, "Gateway").
  */
-import { Effect, Option, Schema } from "effect"
+import { Effect, Option, Runtime, Schema } from "effect"
 import { RedisClient } from "../../src/redis.ts"
 import { PreparedJson } from "../../src/http-api-hono.ts"
 import { cacheTtlSeconds, localCacheMillis } from "./config.ts"
@@ -13,10 +18,13 @@ import { cacheTtlSeconds, localCacheMillis } from "./config.ts"
 const generationKey = "gateway:cache:generation"
 const maxLocalEntries = 5_000
 const localHitHeaders = { "x-cache": "hit-local" }
+const staleHitHeaders = { "x-cache": "hit-stale" }
 
 interface LocalEntry {
   readonly body: string
   readonly expires: number
+  /** Fetches the next copy (from Redis or the services) and stores it here. */
+  readonly refresh: Effect.Effect<void>
 }
 
 export class ResponseCache extends Effect.Service<ResponseCache>()("gateway/ResponseCache", {
@@ -25,6 +33,8 @@ export class ResponseCache extends Effect.Service<ResponseCache>()("gateway/Resp
     const sharedTtl = yield* cacheTtlSeconds
     const localMillis = yield* localCacheMillis
     const local = new Map<string, LocalEntry>()
+    const refreshing = new Set<string>()
+    const runFork = Runtime.runFork(yield* Effect.runtime<never>())
     let generation: { value: string; expires: number } = { value: "0", expires: 0 }
 
     const redisCall = <A>(run: () => Promise<A>) =>
@@ -46,16 +56,63 @@ export class ResponseCache extends Effect.Service<ResponseCache>()("gateway/Resp
       )
     })
 
-    const remember = (key: string, body: string) => {
+    /** Kept only while `generationRead` is still current: a copy fetched across a write is not kept. */
+    const remember = (key: string, body: string, refresh: Effect.Effect<void>, generationRead: string) => {
+      if (generation.value !== generationRead) return
       if (local.size >= maxLocalEntries) local.clear()
-      local.set(key, { body, expires: Date.now() + localMillis })
+      local.set(key, { body, expires: Date.now() + localMillis, refresh })
     }
 
-    /** This process's copy of the answer for `key`, if it is fresh: the hot path, no I/O and no Effect. */
+    /**
+     * This process's copy of the answer for `key`: the hot path, no I/O and no Effect. Fresh, or stale by
+     * less than one more window while its refresh runs; undefined otherwise.
+     */
     const peek = (key: string): PreparedJson | undefined => {
       const hit = local.get(key)
-      return hit !== undefined && hit.expires > Date.now() ? new PreparedJson(hit.body, localHitHeaders) : undefined
+      if (hit === undefined) return undefined
+      const now = Date.now()
+      if (hit.expires > now) return new PreparedJson(hit.body, localHitHeaders)
+      if (hit.expires + localMillis <= now) return undefined
+      if (!refreshing.has(key)) {
+        refreshing.add(key)
+        runFork(
+          Effect.ensuring(
+            hit.refresh,
+            Effect.sync(() => refreshing.delete(key)),
+          ),
+        )
+      }
+      return new PreparedJson(hit.body, staleHitHeaders)
     }
+
+    /** The answer from Redis, or computed, encoded with `schema` and stored in both levels. */
+    const fetch = <A, I, E, R>(
+      key: string,
+      schema: Schema.Schema<A, I>,
+      compute: Effect.Effect<A, E, R>,
+      ttlSeconds: number,
+    ): Effect.Effect<PreparedJson, E, R> =>
+      Effect.gen(function* () {
+        const context = yield* Effect.context<R>()
+        // The next refresh runs the same fetch in the caller's context; its failures leave the copy to age out.
+        const refresh: Effect.Effect<void> = Effect.suspend(() => fetch(key, schema, compute, ttlSeconds)).pipe(
+          Effect.provide(context),
+          Effect.catchAllCause((cause) => Effect.logWarning("cached answer not refreshed", cause)),
+          Effect.asVoid,
+        )
+        const generationRead = yield* currentGeneration
+        const shared = `gateway:cache:${generationRead}:${key}`
+        const stored = Option.flatMap(yield* redisCall(() => redis.get(shared)), Option.fromNullable)
+        if (Option.isSome(stored)) {
+          remember(key, stored.value, refresh, generationRead)
+          return new PreparedJson(stored.value, { "x-cache": "hit" })
+        }
+        const value = yield* compute
+        const body = JSON.stringify(yield* Schema.encode(schema)(value).pipe(Effect.orDie))
+        yield* redisCall(() => redis.set(shared, body, "EX", ttlSeconds))
+        remember(key, body, refresh, generationRead)
+        return new PreparedJson(body, { "x-cache": "miss" })
+      })
 
     /**
      * The answer for `key`: from this process, from Redis, or computed, encoded with `schema` and stored.
@@ -69,20 +126,7 @@ export class ResponseCache extends Effect.Service<ResponseCache>()("gateway/Resp
     ): Effect.Effect<PreparedJson, E, R> =>
       Effect.suspend(() => {
         const hit = peek(key)
-        if (hit !== undefined) return Effect.succeed(hit)
-        return Effect.gen(function* () {
-          const shared = `gateway:cache:${yield* currentGeneration}:${key}`
-          const stored = Option.flatMap(yield* redisCall(() => redis.get(shared)), Option.fromNullable)
-          if (Option.isSome(stored)) {
-            remember(key, stored.value)
-            return new PreparedJson(stored.value, { "x-cache": "hit" })
-          }
-          const value = yield* compute
-          const body = JSON.stringify(yield* Schema.encode(schema)(value).pipe(Effect.orDie))
-          yield* redisCall(() => redis.set(shared, body, "EX", ttlSeconds))
-          remember(key, body)
-          return new PreparedJson(body, { "x-cache": "miss" })
-        })
+        return hit !== undefined ? Effect.succeed(hit) : fetch(key, schema, compute, ttlSeconds)
       })
 
     /** After a catalog write: every cached answer, here and in every replica, is out. */

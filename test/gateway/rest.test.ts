@@ -369,6 +369,34 @@ describe("bad input gets a 4xx that says what was wrong", () => {
     expect(refused.headers.get("x-request-id")).toMatch(uuid)
   }, 30_000)
 
+  test("product pages come from the cache: miss, local hit, then a stale copy while one refresh fetches the next", async () => {
+    const { productId } = await stockedProduct(world, 5, 1_250)
+    const page = `/products/${productId}`
+    const cacheOf = async () => (await world.api.call("GET", page)).headers.get("x-cache")
+    expect(await cacheOf()).toBe("miss")
+    expect(await cacheOf()).toBe("hit-local")
+    // Past the 1 s local window (and within the next one) the copy is still answered, at once, while a
+    // refresh runs in the background; the refreshed copy is local again.
+    await Bun.sleep(1_150)
+    expect(await cacheOf()).toBe("hit-stale")
+    let next = await cacheOf()
+    for (let attempt = 0; next !== "hit-local" && attempt < 50; attempt++) {
+      await Bun.sleep(20)
+      next = await cacheOf()
+    }
+    expect(next).toBe("hit-local")
+    // A catalog write makes every cached answer unreachable at once, stale copies included.
+    const { version } = bodyAs(ProductDetail, await world.api.call("GET", page)).product
+    const updated = await world.api.call("PATCH", `/admin/products/${productId}`, {
+      token: world.adminToken,
+      body: { expectedVersion: version, name: "Renamed" },
+    })
+    expect(updated.status).toBe(200)
+    const renamed = await world.api.call("GET", page)
+    expect(renamed.headers.get("x-cache")).toBe("miss")
+    expect(bodyAs(ProductDetail, renamed).product.name).toBe("Renamed")
+  })
+
   test("the OpenAPI document and the docs page are served", async () => {
     const spec = await world.api.call("GET", "/openapi.json")
     expect(spec.status).toBe(200)
