@@ -59,7 +59,7 @@ export class Checkout extends Effect.Service<Checkout>()("order/Checkout", {
         const event = yield* OrderCreated.make({ orderId, userId: request.userId }, { key: orderId })
         // The order's row decides whether the saga and the event land with it.
         const { order, created } = yield* orders.create(request, orderId, (onlyIf) => [
-          saga.createIf(onlyIf),
+          ...saga.createIf(onlyIf),
           outbox.appendIf([event], onlyIf),
         ])
         if (created) yield* saga.start

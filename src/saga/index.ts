@@ -146,10 +146,11 @@ export const run = <Input, Results extends Record<string, unknown>, R>(
   options: {
     readonly service?: string
     /**
-     * The encoded input of a saga this process has just created (running, no step logged, its lease
-     * ours): its record is known, so it is not read back from the log.
+     * The encoded input of a saga this process has just created (running, its lease ours, no step
+     * logged — or, with `firstStepStarted`, its first step logged as started in the creating statement):
+     * its record is known, so it is not read back from the log.
      */
-    readonly created?: { readonly input: unknown }
+    readonly created?: { readonly input: unknown; readonly firstStepStarted?: boolean }
   } = {},
 ): Effect.Effect<SagaOutcome, SagaLogError | CompensationIncomplete, R | SagaLog> =>
   Effect.gen(function* () {
@@ -172,7 +173,17 @@ export const run = <Input, Results extends Record<string, unknown>, R>(
     const record: SagaRecord =
       created === undefined
         ? yield* log.load(sagaId)
-        : { id: sagaId, name: saga.name, input: created.input, state: "running", failure: Option.none(), steps: {} }
+        : {
+            id: sagaId,
+            name: saga.name,
+            input: created.input,
+            state: "running",
+            failure: Option.none(),
+            steps:
+              created.firstStepStarted === true && saga.steps[0] !== undefined
+                ? { [saga.steps[0].name]: { action: "started", result: null, compensated: false } }
+                : {},
+          }
     const input = yield* saga.decodeInput(record.input).pipe(Effect.orDie)
     const results: Record<string, unknown> = {}
     const contextFor = (step: string): StepContext<unknown, Record<string, unknown>> => ({
@@ -204,7 +215,7 @@ export const run = <Input, Results extends Record<string, unknown>, R>(
       }
       for (const [index, step] of remaining.entries()) {
         const definition = step.definition
-        if (index === 0) yield* log.stepStarted(sagaId, step.name)
+        if (index === 0 && record.steps[step.name]?.action !== "started") yield* log.stepStarted(sagaId, step.name)
         const timeout = definition.timeout ?? defaultTimeout
         const isTransient = definition.isTransient ?? ((error: unknown) => error instanceof StepTimeout)
         const attempt = definition.action(contextFor(step.name)).pipe(

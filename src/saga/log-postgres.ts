@@ -175,11 +175,18 @@ export const makePostgresSagaLog = (options: PostgresSagaLogOptions = {}) =>
           Effect.asVoid,
           Effect.mapError(unavailable(id)),
         ),
-      createIf: (id, name, input, deadline, onlyIf) =>
+      createIf: (id, name, input, deadline, onlyIf, firstStep) => [
         sql`INSERT INTO saga_instances (id, name, input, state, deadline, lease_owner, lease_until)
             SELECT ${id}::text, ${name}::text, ${JSON.stringify(input)}::jsonb, 'running', ${deadline}::timestamptz,
                    ${owner}::text, now() + ${leaseMillis}::int * interval '1 millisecond'
             WHERE ${onlyIf}`,
+        // The step row's foreign key is checked at the end of the statement, after the saga row is in.
+        ...(firstStep === undefined
+          ? []
+          : [
+              sql`INSERT INTO saga_steps (saga_id, step, action) SELECT ${id}::text, ${firstStep}::text, 'started' WHERE ${onlyIf}`,
+            ]),
+      ],
       load: (id) =>
         Effect.gen(function* () {
           const sagas = yield* sql<SagaRow>`SELECT id, name, input, state, failure FROM saga_instances WHERE id = ${id}`

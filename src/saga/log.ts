@@ -49,9 +49,10 @@ export interface SagaLogService {
   /** Creates a running saga leased to this owner. Joins the caller's SQL transaction, if any. */
   readonly create: (id: string, name: string, input: unknown, deadline: Date) => Effect.Effect<void, SagaLogError>
   /**
-   * A log kept in the caller's own database can create the saga as one part of the caller's single
-   * statement (a CTE), only when `onlyIf` holds: the saga row commits with the caller's rows without a
-   * transaction's extra round trips.
+   * A log kept in the caller's own database can create the saga as parts of the caller's single
+   * statement (CTEs), only when `onlyIf` holds: the saga row commits with the caller's rows without a
+   * transaction's extra round trips. With `firstStep`, that step is logged as started in the same
+   * statement, which saves the engine a write before its first action.
    */
   readonly createIf?: (
     id: string,
@@ -59,7 +60,8 @@ export interface SagaLogService {
     input: unknown,
     deadline: Date,
     onlyIf: Statement.Fragment,
-  ) => Statement.Fragment
+    firstStep?: string,
+  ) => ReadonlyArray<Statement.Fragment>
   readonly load: (id: string) => Effect.Effect<SagaRecord, SagaLogError>
   readonly stepStarted: (id: string, step: string) => Effect.Effect<void, SagaLogError>
   readonly stepCompleted: (id: string, step: string, result: unknown) => Effect.Effect<void, SagaLogError>

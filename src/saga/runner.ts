@@ -94,7 +94,12 @@ export const makeSagaRunner = <R>(sagas: ReadonlyArray<AnySaga<R>>, options: Sag
       })
     yield* Effect.forkScoped(log.renewAll.pipe(Effect.ignore, Effect.repeat(Schedule.spaced(renewEvery))))
 
-    const drive = (id: string, saga: AnySaga<R>, origin: "start" | "recovery", created?: { readonly input: unknown }) =>
+    const drive = (
+      id: string,
+      saga: AnySaga<R>,
+      origin: "start" | "recovery",
+      created?: { readonly input: unknown; readonly firstStepStarted?: boolean },
+    ) =>
       Effect.gen(function* () {
         if (running.has(id)) return
         running.add(id)
@@ -147,20 +152,21 @@ export const makeSagaRunner = <R>(sagas: ReadonlyArray<AnySaga<R>>, options: Sag
       recover.pipe(Effect.repeat(Schedule.spaced(options.recoveryInterval ?? Duration.seconds(2)))),
     )
 
-    const start = (id: string, name: string, input?: unknown) => {
+    const start = (id: string, name: string, input?: unknown, firstStepStarted = false) => {
       const saga = byName.get(name)
       if (saga === undefined) return Effect.dieMessage(`unknown saga ${name}`)
       return Effect.zipRight(
         Effect.sync(() => sagaStarts.inc({ service: options.service, saga: name })),
-        drive(id, saga, "start", input === undefined ? undefined : { input }),
+        drive(id, saga, "start", input === undefined ? undefined : { input, firstStepStarted }),
       )
     }
 
     return {
       /**
-       * Saga `name` for `input`, created as one part of the caller's single statement (only when `onlyIf`,
-       * an SQL condition over the caller's other parts, holds), and the start to run once that statement
-       * committed and did create it. The caller hands the decoded input; the log gets it encoded.
+       * Saga `name` for `input`, created as parts of the caller's single statement (only when `onlyIf`,
+       * an SQL condition over the caller's other parts, holds) with its first step logged as started, and
+       * the start to run once that statement committed and did create it. The caller hands the decoded
+       * input; the log gets it encoded.
        */
       create: (name: string, id: string, input: unknown, deadline: Date) =>
         Effect.gen(function* () {
@@ -170,16 +176,17 @@ export const makeSagaRunner = <R>(sagas: ReadonlyArray<AnySaga<R>>, options: Sag
           if (createIf === undefined)
             return yield* Effect.dieMessage("creating a saga in a statement needs a SQL saga log")
           const encoded = yield* Effect.orDie(saga.encodeInput(input))
+          const firstStep = saga.steps[0]?.name
           return {
-            createIf: (onlyIf: Statement.Fragment) => createIf(id, name, encoded, deadline, onlyIf),
-            start: start(id, name, encoded),
+            createIf: (onlyIf: Statement.Fragment) => createIf(id, name, encoded, deadline, onlyIf, firstStep),
+            start: start(id, name, encoded, firstStep !== undefined),
           }
         }),
       /**
        * Runs a saga created in this process (its lease is already ours). Given the `input` it was created
        * with, the saga starts without reading its record back from the log.
        */
-      start,
+      start: (id: string, name: string, input?: unknown) => start(id, name, input),
       /**
        * None when a new saga may be created now; otherwise the seconds after which to try again, because
        * the sagas already waiting would keep it waiting longer than `maxQueueSeconds`.

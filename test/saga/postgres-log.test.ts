@@ -172,6 +172,40 @@ describe("PostgreSQL saga log", () => {
     expect(calls).toEqual(["debit", "notify"])
   })
 
+  test("a saga created in the caller's statement has its first step logged as started, and runs to completion", async () => {
+    const calls: Array<string> = []
+    const id = crypto.randomUUID()
+    const outcome = await runtime.run(
+      withLog(
+        "creator",
+        "5 seconds",
+        Effect.scoped(
+          Effect.gen(function* () {
+            const sql = yield* SqlClient.SqlClient
+            const runner = yield* makeSagaRunner([twoSteps(calls)], { service: "test", recoveryInterval: "1 hour" })
+            const saga = yield* runner.create("two-steps", id, { amount: 5 }, new Date(Date.now() + 60_000))
+            const parts = saga.createIf(sql`true`)
+            yield* sql`WITH ${sql.join(", ", false)(parts.map((part, i) => sql`${sql.literal(`p${i}`)} AS (${part})`))} SELECT 1`
+            // Created and not started yet: the first step is already logged as begun (its action may act at once).
+            const logged = yield* sql<{
+              step: string
+              action: string
+            }>`SELECT step, action FROM saga_steps WHERE saga_id = ${id}`
+            yield* saga.start
+            for (let i = 0; i < 100; i++) {
+              const rows = yield* sql<{ state: string }>`SELECT state FROM saga_instances WHERE id = ${id}`
+              if (rows[0]?.state === "completed") return logged
+              yield* Effect.sleep("20 millis")
+            }
+            return "still running"
+          }),
+        ),
+      ),
+    )
+    expect(outcome).toEqual([{ step: "debit", action: "started" }])
+    expect(calls).toEqual(["debit", "notify"])
+  })
+
   test("a running saga past its deadline is turned to compensating and unwound", async () => {
     const calls: Array<string> = []
     const id = crypto.randomUUID()
