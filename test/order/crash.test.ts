@@ -120,14 +120,17 @@ const survive = async (victims: ReadonlyArray<ServiceName>) => {
       const orders = yield* OrderClient
       const inventory = yield* InventoryClient
       const payments = yield* PaymentClient
-      const perUser = yield* Effect.forEach(customers, (c) => orders.ListOrders({ userId: c.userId }), {
+      // The clients may still be reconnecting to a service restarted by the last kill: reads are retried too.
+      const perUser = yield* Effect.forEach(customers, (c) => throughCrashes(orders.ListOrders({ userId: c.userId })), {
         concurrency: 16,
       })
-      const stock = yield* inventory.GetStocks({ skus: [...initial.keys()] })
+      const stock = yield* throughCrashes(inventory.GetStocks({ skus: [...initial.keys()] }))
       const paymentOf = (order: Order) =>
-        payments.GetPaymentByOrder({ orderId: order.id }).pipe(
-          Effect.map((p) => ({ status: p.status, amount: p.amount.amount, refunded: p.refunded })),
-          Effect.catchTag("PaymentNotFound", () => Effect.void),
+        throughCrashes(
+          payments.GetPaymentByOrder({ orderId: order.id }).pipe(
+            Effect.map((p) => ({ status: p.status, amount: p.amount.amount, refunded: p.refunded })),
+            Effect.catchTag("PaymentNotFound", () => Effect.void),
+          ),
         )
       const charged = yield* Effect.forEach(finals, paymentOf, { concurrency: 16 })
       return { perUser, stock, charged }
