@@ -13,8 +13,9 @@
  * --find-max offers each rate of --rates (default 10,25,50,100,150,200,300,400) for `seconds` (default 5
  * there) until the mesh no longer keeps up (every checkout answered 201 and confirmed, confirmed/s at
  * least 95 % of the offer), and reports the highest rate kept up and the highest sustained: kept up
- * with the 201's p99 under 20 ms. A short unmeasured warm-up runs first. The last line is a one-line
- * JSON summary.
+ * with the 201's p99 under 20 ms. --rates without --find-max offers every rate given, in turn (to see what
+ * happens past capacity: shedding should keep confirmed/s flat). A short unmeasured warm-up runs first.
+ * The last line is a one-line JSON summary.
  */
 import { SQL } from "bun"
 import { parseArgs } from "node:util"
@@ -38,10 +39,12 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
 })
 const findMax = values["find-max"] === true
-const rates = findMax
+// `--rates` alone runs every rate given in turn (to see past capacity); with --find-max it stops at the first not kept up.
+const stepped = findMax || values.rates !== undefined
+const rates = stepped
   ? (values.rates ?? "10,25,50,100,150,200,300,400").split(",").map(Number)
   : [Number(positionals[0] ?? 100)]
-const seconds = Number(positionals[findMax ? 0 : 1] ?? (findMax ? 5 : 10))
+const seconds = Number(positionals[stepped ? 0 : 1] ?? (stepped ? 5 : 10))
 const suffix = values.monolith === true ? "_bench_monolith" : "_bench"
 const sustainedAnswerP99Ms = 20
 const address = { line1: "1 Bench Way", city: "Springfield", postalCode: "12345", country: "US" }
