@@ -2,7 +2,6 @@
  * The order service's RpcGroup. PlaceOrder is the Checkout's (checkout.ts): the order answered at once,
  * its saga running on in the background.
  */
-import { SqlClient } from "@effect/sql"
 import { Effect, Option } from "effect"
 import type { OrderId } from "../../rpc/common.ts"
 import { InvalidOrderTransition, OrderCancelled, OrderRpcs, OrderShipped } from "../../rpc/order.ts"
@@ -18,7 +17,6 @@ export const OrderHandlers = OrderRpcs.toLayer(
     const outbox = yield* Outbox
     const checkout = yield* Checkout
     const delivery = yield* DeliveryClient
-    const sql = yield* SqlClient.SqlClient
 
     /** The order `moving` moved to `to`, or why it could not move: the status it is in. */
     const move = <A, E>(orderId: OrderId, to: OrderStatus, moving: Effect.Effect<Option.Option<A>, E>) =>
@@ -40,12 +38,17 @@ export const OrderHandlers = OrderRpcs.toLayer(
       // A cancelled order's saga finds it cancelled when it tries to confirm, and unwinds.
       CancelOrder: ({ orderId }) =>
         Effect.gen(function* () {
-          // Once the saga began confirming, the order is past cancelling (its stock may be committed).
-          yield* move(orderId, "CANCELLED", orders.cancel(orderId))
-          const order = yield* orders.get(orderId)
-          yield* outbox.append(yield* OrderCancelled.make({ orderId, userId: order.userId }, { key: orderId }))
-          return order
-        }).pipe(sql.withTransaction, Effect.catchTags({ SqlError: Effect.die, ParseError: Effect.die })),
+          const { userId } = yield* orders.get(orderId)
+          const event = yield* OrderCancelled.make({ orderId, userId }, { key: orderId })
+          // Once the saga began confirming, the order is past cancelling (its stock may be committed). The
+          // move and its event are one statement; the event only if the order moved.
+          yield* move(
+            orderId,
+            "CANCELLED",
+            orders.cancel(orderId, (onlyIf) => [outbox.appendIf([event], onlyIf)]),
+          )
+          return yield* orders.get(orderId)
+        }).pipe(Effect.catchTags({ SqlError: Effect.die, ParseError: Effect.die })),
 
       MarkShipped: ({ orderId }) =>
         Effect.gen(function* () {
@@ -60,10 +63,14 @@ export const OrderHandlers = OrderRpcs.toLayer(
             Effect.orDie,
           )
           if (order.status === "SHIPPED") return order
-          yield* Effect.gen(function* () {
-            yield* move(orderId, "SHIPPED", orders.transition(orderId, ["CONFIRMED"], "SHIPPED"))
-            yield* outbox.append(yield* OrderShipped.make({ orderId, userId: order.userId }, { key: orderId }))
-          }).pipe(sql.withTransaction)
+          const event = yield* OrderShipped.make({ orderId, userId: order.userId }, { key: orderId })
+          yield* move(
+            orderId,
+            "SHIPPED",
+            orders.transition(orderId, ["CONFIRMED"], "SHIPPED", Option.none(), (onlyIf) => [
+              outbox.appendIf([event], onlyIf),
+            ]),
+          )
           return yield* orders.get(orderId)
         }).pipe(Effect.catchTags({ SqlError: Effect.die, ParseError: Effect.die })),
     }

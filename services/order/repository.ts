@@ -215,12 +215,21 @@ export class OrderRepository extends Effect.Service<OrderRepository>()("order/Or
         Effect.map((rows) => rows[0]?.status === "PENDING" || rows[0]?.status === "CONFIRMED"),
       )
 
-    /** PENDING → CANCELLED unless the saga began confirming; returns None when not moved. */
-    const cancel = (orderId: OrderId) =>
+    /**
+     * PENDING → CANCELLED unless the saga began confirming, with what `alongside` adds (the event) in the
+     * same statement, done only if the order moved; returns None when not moved.
+     */
+    const cancel = (
+      orderId: OrderId,
+      alongside: (onlyIf: Statement.Fragment) => ReadonlyArray<Statement.Fragment> = () => [],
+    ) =>
       sql<OrderRow>`
-        UPDATE orders SET status = 'CANCELLED', updated_at = now()
-        WHERE id = ${orderId} AND status = 'PENDING' AND NOT confirming
-        RETURNING *`.pipe(Effect.map((rows) => Option.fromNullable(rows[0])))
+        WITH moved AS (
+          UPDATE orders SET status = 'CANCELLED', updated_at = now()
+          WHERE id = ${orderId} AND status = 'PENDING' AND NOT confirming
+          RETURNING *)
+        ${withParts(alongside(sql`EXISTS (SELECT 1 FROM moved)`))}
+        SELECT * FROM moved`.pipe(Effect.map((rows) => Option.fromNullable(rows[0])))
 
     return { get, create, list, copyItems, transition, markConfirming, cancel }
   }),

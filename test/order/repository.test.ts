@@ -3,6 +3,7 @@
  * (it is about to commit the order's stock, which cannot be released), CancelOrder's move is refused.
  */
 import { afterAll, expect, test } from "bun:test"
+import { SqlClient, type Statement } from "@effect/sql"
 import { Effect, Layer, Option } from "effect"
 import { OrderId, UserId } from "../../rpc/common.ts"
 import { IdempotencyKey } from "../../rpc/order.ts"
@@ -59,4 +60,28 @@ test("a pending order cancels; one whose confirm step began does not, and confir
   expect(Option.isNone(outcome.refused)).toBe(true)
   expect(Option.map(outcome.confirmed, (row) => row.status)).toEqual(Option.some("CONFIRMED"))
   expect(outcome.lateConfirm).toBe(false)
+})
+
+test("a cancel writes its part (the event) in its own statement only when the order moved", async () => {
+  const written = await runtime.run(
+    Effect.gen(function* () {
+      const orders = yield* OrderRepository
+      const sql = yield* SqlClient.SqlClient
+      const marker = (orderId: string) => (onlyIf: Statement.Fragment) => [
+        sql`INSERT INTO outbox (event_id, event_type, event_version, topic, event_key, envelope)
+            SELECT ${crypto.randomUUID()}::uuid, 'test.cancelled', 1, 'test', ${orderId}, '{}'::jsonb WHERE ${onlyIf}`,
+      ]
+      const pending = yield* place
+      yield* orders.cancel(pending, marker(pending))
+      // Cancelled already: nothing moves, so nothing is written beside it.
+      yield* orders.cancel(pending, marker(pending))
+      const confirming = yield* place
+      yield* orders.markConfirming(confirming)
+      yield* orders.cancel(confirming, marker(confirming))
+      const rows = yield* sql<{ event_key: string }>`
+        SELECT event_key FROM outbox WHERE event_type = 'test.cancelled' AND event_key IN (${pending}, ${confirming})`
+      return { keys: rows.map((row) => row.event_key), pending }
+    }),
+  )
+  expect(written.keys).toEqual([written.pending])
 })
