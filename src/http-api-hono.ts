@@ -15,6 +15,7 @@
  */
 import type { HttpApi, HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import type { RouteIndex } from "./allowed-methods.ts"
+import { retryAfterOf } from "./http.ts"
 import { withRequestId } from "./request-id.ts"
 import { HttpApi as Api, HttpApiError, HttpApiSchema } from "@effect/platform"
 import type { Handler as HonoHandler, Env as HonoEnv, Context as HonoContext, Hono } from "hono"
@@ -155,13 +156,6 @@ const errorCase = (ast: AST.AST, status: number): ErrorCase => {
 /** One case per member of a union of errors, each with its own status. */
 const errorCases = (ast: AST.AST): ReadonlyArray<ErrorCase> =>
   AST.isUnion(ast) ? ast.types.flatMap(errorCases) : [errorCase(ast, HttpApiSchema.getStatusErrorAST(ast))]
-
-/** An error that says when to come back (`retryAfterSeconds`) says it in a Retry-After header too. */
-const retryAfterOf = (body: unknown): Record<string, string> | undefined => {
-  const seconds =
-    typeof body === "object" && body !== null ? (body as { retryAfterSeconds?: unknown }).retryAfterSeconds : undefined
-  return typeof seconds === "number" ? { "retry-after": String(seconds) } : undefined
-}
 
 const json = (body: string, status: number, headers?: Record<string, string>) =>
   new Response(body, { status, headers: { "content-type": "application/json", ...headers } })

@@ -29,6 +29,13 @@ const runChecks = <R>(checks: ReadinessChecks<R>) =>
 export const json = (body: unknown, status = 200, headers?: Record<string, string>) =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } })
 
+/** An error that says when to come back (`retryAfterSeconds`) says it in a Retry-After header too. */
+export const retryAfterOf = (body: unknown): Record<string, string> | undefined => {
+  const seconds =
+    typeof body === "object" && body !== null ? (body as { retryAfterSeconds?: unknown }).retryAfterSeconds : undefined
+  return typeof seconds === "number" ? { "retry-after": String(seconds) } : undefined
+}
+
 /**
  * Checks of one part of a process resolved against that part's own context, and named `<part>.<check>`:
  * how a process running several services (the monolith) checks each service's own database and clients

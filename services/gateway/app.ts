@@ -4,7 +4,7 @@
  */
 import { Effect, Runtime } from "effect"
 import { Hono } from "hono"
-import { json, makeHealthRoutes } from "../../src/http.ts"
+import { json, makeHealthRoutes, retryAfterOf } from "../../src/http.ts"
 import { makeRouteIndex } from "../../src/allowed-methods.ts"
 import { mount } from "../../src/http-api-hono.ts"
 import { httpRecorder, rateLimited } from "../../src/metrics.ts"
@@ -47,12 +47,12 @@ export const makeGatewayApp = Effect.gen(function* () {
     const key = limiter.keyOf(c.req.raw, c.env.ip)
     const decision = limiter.fromLease(key) ?? (await runPromise(limiter.fromRedis(key)))
     if (decision.allowed) return next()
-    const retryAfter = String(decision.retryAfterSeconds)
-    c.res = json(
-      { _tag: "RateLimited", retryAfterSeconds: decision.retryAfterSeconds, message: "too many requests; slow down" },
-      429,
-      { "retry-after": retryAfter },
-    )
+    const refusal = {
+      _tag: "RateLimited",
+      retryAfterSeconds: decision.retryAfterSeconds,
+      message: "too many requests; slow down",
+    }
+    c.res = json(refusal, 429, retryAfterOf(refusal))
     rateLimited.inc({ service: "gateway", method: c.req.method })
   })
 
