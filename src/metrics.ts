@@ -160,12 +160,23 @@ export const sagaConcurrencyLimit = new Gauge({
   registers: [registry],
 })
 
+/** Each runner's count of sagas waiting for a permit, read when the registry is scraped. */
+const sagaQueues = new Map<string, () => number>()
+
 export const sagaQueued = new Gauge({
   name: "saga_queued",
   help: "Sagas waiting for one of the runner's permits",
   labelNames: ["service"] as const,
   registers: [registry],
+  collect() {
+    for (const [service, waiting] of sagaQueues) this.set({ service }, waiting())
+  },
 })
+
+/** Reports `waiting` as saga_queued{service} at every scrape. */
+export const watchSagaQueue = (service: string, waiting: () => number) => {
+  sagaQueues.set(service, waiting)
+}
 
 export const sagaAdmissionsRefused = new Counter({
   name: "saga_admissions_refused_total",

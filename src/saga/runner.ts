@@ -17,7 +17,7 @@ import { makeGradientLimit } from "./adaptive-limit.ts"
 import { makeFifoGate } from "./fifo-gate.ts"
 import * as Saga from "./index.ts"
 import { SagaLog } from "./log.ts"
-import { sagaConcurrencyLimit, sagaQueued, sagaRecoveries, sagaRuns, sagaStarts } from "../metrics.ts"
+import { sagaConcurrencyLimit, sagaRecoveries, sagaRuns, sagaStarts, watchSagaQueue } from "../metrics.ts"
 
 export interface SagaRunnerOptions {
   readonly service: string
@@ -61,6 +61,7 @@ export const makeSagaRunner = <R>(sagas: ReadonlyArray<AnySaga<R>>, options: Sag
     const maxQueueSeconds = options.maxQueueSeconds ?? 3
     const labels = { service: options.service }
     sagaConcurrencyLimit.set(labels, limiter.limit())
+    watchSagaQueue(options.service, gate.waiting)
 
     /**
      * Seconds a saga created now would wait for a permit (Little's law over the recent latency; a second
@@ -73,25 +74,20 @@ export const makeSagaRunner = <R>(sagas: ReadonlyArray<AnySaga<R>>, options: Sag
 
     /** Runs a saga under a permit, and feeds how long it took to the limit. */
     const admitted = <A, E, R2>(run: Effect.Effect<A, E, R2>) =>
-      Effect.suspend(() => {
-        const queued = gate.withPermit(
-          Effect.suspend(() => {
-            sagaQueued.set(labels, gate.waiting())
-            const began = performance.now()
-            return Effect.tap(run, () =>
-              Effect.sync(() => {
-                const before = limiter.limit()
-                const after = limiter.sample(performance.now() - began, gate.inFlight(), Date.now())
-                if (after === before) return
-                sagaConcurrencyLimit.set(labels, after)
-                gate.resize(after)
-              }),
-            )
-          }),
-        )
-        sagaQueued.set(labels, gate.waiting() + 1)
-        return queued
-      })
+      gate.withPermit(
+        Effect.suspend(() => {
+          const began = performance.now()
+          return Effect.tap(run, () =>
+            Effect.sync(() => {
+              const before = limiter.limit()
+              const after = limiter.sample(performance.now() - began, gate.inFlight(), Date.now())
+              if (after === before) return
+              sagaConcurrencyLimit.set(labels, after)
+              gate.resize(after)
+            }),
+          )
+        }),
+      )
     yield* Effect.forkScoped(log.renewAll.pipe(Effect.ignore, Effect.repeat(Schedule.spaced(renewEvery))))
 
     const drive = (
