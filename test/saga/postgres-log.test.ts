@@ -40,6 +40,18 @@ const withLog = <A, E, R>(owner: string, lease: Duration.DurationInput, effect: 
 const create = (id: string, amount: number, deadline = new Date(Date.now() + 60_000)) =>
   Effect.flatMap(SagaLog, (log) => log.create(id, "two-steps", { amount }, deadline))
 
+/** Whether the saga's row reads completed within 2 s. */
+const completed = (id: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    for (let i = 0; i < 100; i++) {
+      const rows = yield* sql<{ state: string }>`SELECT state FROM saga_instances WHERE id = ${id}`
+      if (rows[0]?.state === "completed") return true
+      yield* Effect.sleep("20 millis")
+    }
+    return false
+  })
+
 describe("PostgreSQL saga log", () => {
   test("a saga's steps, results and failure survive in the log and drive the unwind", async () => {
     const calls: Array<string> = []
@@ -157,13 +169,7 @@ describe("PostgreSQL saga log", () => {
               recoveryInterval: "1 hour",
             })
             yield* runner.recover
-            const sql = yield* SqlClient.SqlClient
-            for (let i = 0; i < 100; i++) {
-              const rows = yield* sql<{ state: string }>`SELECT state FROM saga_instances WHERE id = ${id}`
-              if (rows[0]?.state === "completed") return "completed"
-              yield* Effect.sleep("20 millis")
-            }
-            return "still running"
+            return (yield* completed(id)) ? "completed" : "still running"
           }),
         ),
       ),
@@ -192,12 +198,7 @@ describe("PostgreSQL saga log", () => {
               action: string
             }>`SELECT step, action FROM saga_steps WHERE saga_id = ${id}`
             yield* saga.start
-            for (let i = 0; i < 100; i++) {
-              const rows = yield* sql<{ state: string }>`SELECT state FROM saga_instances WHERE id = ${id}`
-              if (rows[0]?.state === "completed") return logged
-              yield* Effect.sleep("20 millis")
-            }
-            return "still running"
+            return (yield* completed(id)) ? logged : "still running"
           }),
         ),
       ),
