@@ -10,7 +10,7 @@
  * all the connections of a busy shop front — missed at once and each went to Redis (and, for short-lived
  * stock, to the services), which was the gateway's p99 (bench/RESULTS.md, "Gateway").
  */
-import { Effect, Option, Runtime, Schema } from "effect"
+import { Deferred, Effect, FiberId, Option, Runtime, Schema } from "effect"
 import { RedisClient } from "../../src/redis.ts"
 import { PreparedJson } from "../../src/http-api-hono.ts"
 import { cacheTtlSeconds, localCacheMillis } from "./config.ts"
@@ -34,6 +34,7 @@ export class ResponseCache extends Effect.Service<ResponseCache>()("gateway/Resp
     const localMillis = yield* localCacheMillis
     const local = new Map<string, LocalEntry>()
     const refreshing = new Set<string>()
+    const fetching = new Map<string, Deferred.Deferred<PreparedJson, unknown>>()
     const runFork = Runtime.runFork(yield* Effect.runtime<never>())
     let generation: { value: string; expires: number } = { value: "0", expires: 0 }
 
@@ -126,7 +127,21 @@ export class ResponseCache extends Effect.Service<ResponseCache>()("gateway/Resp
     ): Effect.Effect<PreparedJson, E, R> =>
       Effect.suspend(() => {
         const hit = peek(key)
-        return hit !== undefined ? Effect.succeed(hit) : fetch(key, schema, compute, ttlSeconds)
+        if (hit !== undefined) return Effect.succeed(hit)
+        // Requests missing the same key at once (a cold start, every answer after a catalog write) share one
+        // fetch. A key is always computed the same way, so the shared fetch fails as each one's would.
+        const running = fetching.get(key)
+        if (running !== undefined) return Deferred.await(running) as Effect.Effect<PreparedJson, E>
+        const done = Deferred.unsafeMake<PreparedJson, unknown>(FiberId.none)
+        fetching.set(key, done)
+        return fetch(key, schema, compute, ttlSeconds).pipe(
+          Effect.onExit((exit) =>
+            Effect.zipRight(
+              Effect.sync(() => fetching.delete(key)),
+              Deferred.done(done, exit),
+            ),
+          ),
+        )
       })
 
     /** After a catalog write: every cached answer, here and in every replica, is out. */

@@ -397,6 +397,21 @@ describe("bad input gets a 4xx that says what was wrong", () => {
     expect(bodyAs(ProductDetail, renamed).product.name).toBe("Renamed")
   })
 
+  test("requests missing the same cached answer at once share one fetch from the services", async () => {
+    const { productId } = await stockedProduct(world, 5, 1_375)
+    const catalogMetrics = `${world.mesh.services.get("catalog")?.httpUrl}/metrics`
+    const getProductCalls = async () => {
+      const line = (await (await fetch(catalogMetrics)).text())
+        .split("\n")
+        .find((l) => l.startsWith('rpc_requests_total{service="catalog",method="GetProduct",outcome="ok"}'))
+      return Number(line?.split(" ").pop() ?? 0)
+    }
+    const before = await getProductCalls()
+    const answers = await Promise.all(Array.from({ length: 20 }, () => world.api.call("GET", `/products/${productId}`)))
+    expect(answers.every((answer) => answer.status === 200)).toBe(true)
+    expect((await getProductCalls()) - before).toBe(1)
+  })
+
   test("the OpenAPI document and the docs page are served", async () => {
     const spec = await world.api.call("GET", "/openapi.json")
     expect(spec.status).toBe(200)
