@@ -87,41 +87,37 @@ export class Charges extends Effect.Service<Charges>()("payment/Charges", {
           )
         : Effect.succeed(toPayment(row))
 
-    const charge = Effect.fn("Payment.charge")(
-      function* (request: ChargeRequest) {
-        const inserted = yield* repository.insertPending({
-          id: `pay_${crypto.randomUUID()}`,
-          idempotencyKey: request.idempotencyKey,
-          orderId: request.orderId,
-          customer: request.customer,
-          amount: request.amount.amount,
-          currency: request.amount.currency,
-          paymentMethod: request.paymentMethod ?? null,
-        })
-        if (inserted !== undefined) {
-          // The payment row is written before the void is read, and a refund writes the void before it
-          // reads payments: whichever comes second sees the other, so a voided order is never captured.
-          const context = yield* repository.chargeContext(request.orderId, inserted.payment_method, request.customer)
-          const settled = context.voided
-            ? yield* repository.settlePayment(inserted, {
-                _tag: "Declined",
-                reference: `void_${inserted.id}`,
-                reason: "order_voided",
-              })
-            : yield* drive(inserted, context)
-          // Settled by this request as a rule; by a driver that took over only if this one stalled past its lease.
-          return yield* answer(settled ?? (yield* load(inserted.id)))
-        }
-        const existing = yield* repository.findByKey(request.idempotencyKey)
-        if (existing === undefined) return yield* Effect.dieMessage(`payment key ${request.idempotencyKey} vanished`)
-        if (!samePayload(existing, request)) {
-          return yield* new IdempotencyKeyReused({ idempotencyKey: request.idempotencyKey })
-        }
-        return yield* answer(yield* awaitSettled(existing.id))
-      },
-      // A database that stays away after the pool's own retries is an infrastructure defect, not an answer.
-      Effect.catchTag("SqlError", Effect.die),
-    )
+    const charge = Effect.fn("Payment.charge")(function* (request: ChargeRequest) {
+      const inserted = yield* repository.insertPending({
+        id: `pay_${crypto.randomUUID()}`,
+        idempotencyKey: request.idempotencyKey,
+        orderId: request.orderId,
+        customer: request.customer,
+        amount: request.amount.amount,
+        currency: request.amount.currency,
+        paymentMethod: request.paymentMethod ?? null,
+      })
+      if (inserted !== undefined) {
+        // The payment row is written before the void is read, and a refund writes the void before it
+        // reads payments: whichever comes second sees the other, so a voided order is never captured.
+        const context = yield* repository.chargeContext(request.orderId, inserted.payment_method, request.customer)
+        const settled = context.voided
+          ? yield* repository.settlePayment(inserted, {
+              _tag: "Declined",
+              reference: `void_${inserted.id}`,
+              reason: "order_voided",
+            })
+          : yield* drive(inserted, context)
+        // Settled by this request as a rule; by a driver that took over only if this one stalled past its lease.
+        return yield* answer(settled ?? (yield* load(inserted.id)))
+      }
+      const existing = yield* repository.findByKey(request.idempotencyKey)
+      if (existing === undefined) return yield* Effect.dieMessage(`payment key ${request.idempotencyKey} vanished`)
+      if (!samePayload(existing, request)) {
+        return yield* new IdempotencyKeyReused({ idempotencyKey: request.idempotencyKey })
+      }
+      return yield* answer(yield* awaitSettled(existing.id))
+    })
 
     return { charge, awaitSettled } as const
   }),

@@ -15,23 +15,25 @@ export const PaymentHandlers = PaymentRpcs.toLayer(
     const repository = yield* PaymentRepository
     return {
       RegisterPaymentMethod: ({ paymentMethod, customer, token }) =>
-        repository.savePaymentMethod(paymentMethod, customer, token).pipe(Effect.catchTag("SqlError", Effect.die)),
+        repository.savePaymentMethod(paymentMethod, customer, token),
       Charge: (request) => charges.charge(request),
       Refund: (request) => refunds.refund(request),
       GetPayment: ({ paymentId }) =>
-        repository.findById(paymentId).pipe(
-          Effect.catchTag("SqlError", Effect.die),
-          Effect.flatMap((row) =>
-            row === undefined ? Effect.fail(new PaymentNotFound({ paymentId })) : Effect.succeed(toPayment(row)),
+        repository
+          .findById(paymentId)
+          .pipe(
+            Effect.flatMap((row) =>
+              row === undefined ? Effect.fail(new PaymentNotFound({ paymentId })) : Effect.succeed(toPayment(row)),
+            ),
           ),
-        ),
       GetPaymentByOrder: ({ orderId }) =>
-        repository.findByOrder(orderId).pipe(
-          Effect.catchTag("SqlError", Effect.die),
-          Effect.flatMap((row) =>
-            row === undefined ? Effect.fail(new PaymentNotFound({ orderId })) : Effect.succeed(toPayment(row)),
+        repository
+          .findByOrder(orderId)
+          .pipe(
+            Effect.flatMap((row) =>
+              row === undefined ? Effect.fail(new PaymentNotFound({ orderId })) : Effect.succeed(toPayment(row)),
+            ),
           ),
-        ),
     }
   }),
 )

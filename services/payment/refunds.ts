@@ -107,55 +107,52 @@ export class Refunds extends Effect.Service<Refunds>()("payment/Refunds", {
       return yield* repository.findByOrder(request.orderId)
     })
 
-    const refund = Effect.fn("Payment.refund")(
-      function* (request: RefundRequest) {
-        // Two rounds at most: a second one only after losing the insert of this key to a racing request.
-        for (let round = 0; ; round++) {
-          const existing = yield* repository.findRefundByKey(request.idempotencyKey)
-          if (existing !== undefined) {
-            if (!sameRequest(existing, request)) {
-              return yield* new IdempotencyKeyReused({ idempotencyKey: request.idempotencyKey })
-            }
-            return toRefund(yield* awaitRefunded(existing.id))
+    const refund = Effect.fn("Payment.refund")(function* (request: RefundRequest) {
+      // Two rounds at most: a second one only after losing the insert of this key to a racing request.
+      for (let round = 0; ; round++) {
+        const existing = yield* repository.findRefundByKey(request.idempotencyKey)
+        if (existing !== undefined) {
+          if (!sameRequest(existing, request)) {
+            return yield* new IdempotencyKeyReused({ idempotencyKey: request.idempotencyKey })
           }
-          if (round > 1) return yield* Effect.dieMessage(`refund key ${request.idempotencyKey} keeps vanishing`)
-
-          const payment = yield* target(request)
-          if (payment === undefined || payment.status !== "captured") return yield* noop(request, payment)
-          const asked = request.amount
-          if (asked !== undefined && asked.currency !== payment.currency) {
-            return yield* new RefundCurrencyMismatch({
-              paymentId: payment.id as PaymentId,
-              expected: payment.currency as Currency,
-              actual: asked.currency,
-            })
-          }
-
-          const reservation = yield* repository
-            .reserveRefund(
-              payment.id,
-              { id: `ref_${crypto.randomUUID()}`, idempotencyKey: request.idempotencyKey, ...fingerprintOf(request) },
-              (locked) => {
-                const refundable = locked.amount - locked.refunded
-                const requested = asked?.amount ?? refundable
-                return requested > refundable
-                  ? Effect.fail(new RefundExceedsCapture({ paymentId: locked.id as PaymentId, requested, refundable }))
-                  : Effect.succeed(requested)
-              },
-            )
-            .pipe(
-              Effect.asSome,
-              Effect.catchTag("RefundKeyTaken", () => Effect.succeedNone),
-            )
-          if (Option.isNone(reservation)) continue
-          const reserved = reservation.value
-          if (reserved._tag === "NothingToRefund") return yield* noop(request, reserved.payment)
-          yield* drive(reserved.refund)
-          return toRefund(yield* load(reserved.refund.id))
+          return toRefund(yield* awaitRefunded(existing.id))
         }
-      },
-      Effect.catchTag("SqlError", Effect.die),
-    )
+        if (round > 1) return yield* Effect.dieMessage(`refund key ${request.idempotencyKey} keeps vanishing`)
+
+        const payment = yield* target(request)
+        if (payment === undefined || payment.status !== "captured") return yield* noop(request, payment)
+        const asked = request.amount
+        if (asked !== undefined && asked.currency !== payment.currency) {
+          return yield* new RefundCurrencyMismatch({
+            paymentId: payment.id as PaymentId,
+            expected: payment.currency as Currency,
+            actual: asked.currency,
+          })
+        }
+
+        const reservation = yield* repository
+          .reserveRefund(
+            payment.id,
+            { id: `ref_${crypto.randomUUID()}`, idempotencyKey: request.idempotencyKey, ...fingerprintOf(request) },
+            (locked) => {
+              const refundable = locked.amount - locked.refunded
+              const requested = asked?.amount ?? refundable
+              return requested > refundable
+                ? Effect.fail(new RefundExceedsCapture({ paymentId: locked.id as PaymentId, requested, refundable }))
+                : Effect.succeed(requested)
+            },
+          )
+          .pipe(
+            Effect.asSome,
+            Effect.catchTag("RefundKeyTaken", () => Effect.succeedNone),
+          )
+        if (Option.isNone(reservation)) continue
+        const reserved = reservation.value
+        if (reserved._tag === "NothingToRefund") return yield* noop(request, reserved.payment)
+        yield* drive(reserved.refund)
+        return toRefund(yield* load(reserved.refund.id))
+      }
+    })
 
     return { refund } as const
   }),

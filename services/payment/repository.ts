@@ -1,8 +1,10 @@
 /**
  * The payment service's SQL: payments (one per charge key), refunds (one per refund key) and the
  * provider ledger, with the outbox events written in the transaction of the state change they announce.
+ * A database that stays away after the pool's own retries is infrastructure, not an answer: every
+ * function here turns SQL errors into defects, so callers see only the outcomes they decide on.
  */
-import { SqlClient, type SqlError } from "@effect/sql"
+import { SqlClient, SqlError } from "@effect/sql"
 import { Data, Effect } from "effect"
 import type { Currency, UserId } from "../../rpc/common.ts"
 import {
@@ -114,6 +116,18 @@ export const toRefund = (row: RefundRow): Refund =>
     },
     true,
   )
+
+const dieOnSql = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.catchIf(
+    effect,
+    (error): error is Extract<E, SqlError.SqlError> => error instanceof SqlError.SqlError,
+    Effect.die,
+  )
+
+const dying =
+  <Args extends ReadonlyArray<unknown>, A, E, R>(f: (...args: Args) => Effect.Effect<A, E, R>) =>
+  (...args: Args) =>
+    dieOnSql(f(...args))
 
 export class PaymentRepository extends Effect.Service<PaymentRepository>()("payment/PaymentRepository", {
   effect: Effect.gen(function* () {
@@ -337,23 +351,27 @@ export class PaymentRepository extends Effect.Service<PaymentRepository>()("paym
       )
 
     return {
-      voidOrder,
-      chargeContext,
-      insertPending,
-      savePaymentMethod,
-      tokenOf,
-      findByKey,
-      findById,
-      findByOrder,
-      findPendingOfOrder,
-      takeOverPayment,
-      settlePayment,
-      findRefundByKey,
-      findRefundById,
-      reserveRefund,
-      takeOverRefund,
-      settleRefund,
-      chargeReference,
+      voidOrder: dying(voidOrder),
+      chargeContext: dying(chargeContext),
+      insertPending: dying(insertPending),
+      savePaymentMethod: dying(savePaymentMethod),
+      tokenOf: dying(tokenOf),
+      findByKey: dying(findByKey),
+      findById: dying(findById),
+      findByOrder: dying(findByOrder),
+      findPendingOfOrder: dying(findPendingOfOrder),
+      takeOverPayment: dying(takeOverPayment),
+      settlePayment: dying(settlePayment),
+      findRefundByKey: dying(findRefundByKey),
+      findRefundById: dying(findRefundById),
+      reserveRefund: <E>(
+        paymentId: string,
+        refund: Omit<NewRefund, "amount" | "currency" | "paymentId">,
+        decide: (payment: PaymentRow) => Effect.Effect<number, E>,
+      ) => dieOnSql(reserveRefund(paymentId, refund, decide)),
+      takeOverRefund: dying(takeOverRefund),
+      settleRefund: dying(settleRefund),
+      chargeReference: dying(chargeReference),
     } as const
   }),
   dependencies: [Outbox.Default],
