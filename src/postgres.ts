@@ -7,6 +7,7 @@
 import * as Reactivity from "@effect/experimental/Reactivity"
 import * as Migrator from "@effect/sql/Migrator"
 import { SqlClient } from "@effect/sql"
+import { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
 import { Config, Duration, Effect, Layer, Redacted, Schedule } from "effect"
 import { readdir } from "node:fs/promises"
@@ -61,6 +62,19 @@ export const isUniqueViolation = (error: unknown, constraint?: string) =>
 /** What a failed `cm_guard` said it guarded; undefined for any other error. */
 export const guardFailureOf = (error: unknown): string | undefined =>
   pgErrorCode(error) === GUARD_FAILED ? String(pgErrorOf(error).message ?? "") : undefined
+
+/**
+ * A database that stays away after the pool's own retries is infrastructure, not an answer: repositories
+ * turn SQL errors into defects with this, so their callers see only the outcomes they decide on.
+ */
+export const dieOnSql = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.catchIf(effect, (error): error is Extract<E, SqlError> => error instanceof SqlError, Effect.die)
+
+/** `f` with its SQL errors turned into defects (`dieOnSql`). */
+export const dying =
+  <Args extends ReadonlyArray<unknown>, A, E, R>(f: (...args: Args) => Effect.Effect<A, E, R>) =>
+  (...args: Args) =>
+    dieOnSql(f(...args))
 
 /** The statement broke a foreign key (`constraint`: that one only). */
 export const isForeignKeyViolation = (error: unknown, constraint?: string) =>

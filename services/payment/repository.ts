@@ -4,7 +4,7 @@
  * A database that stays away after the pool's own retries is infrastructure, not an answer: every
  * function here turns SQL errors into defects, so callers see only the outcomes they decide on.
  */
-import { SqlClient, SqlError } from "@effect/sql"
+import { SqlClient, type SqlError } from "@effect/sql"
 import { Data, Effect } from "effect"
 import type { Currency, UserId } from "../../rpc/common.ts"
 import {
@@ -21,6 +21,7 @@ import {
   type RefundId,
 } from "../../rpc/payment.ts"
 import { Outbox } from "../../src/events/outbox.ts"
+import { dieOnSql, dying } from "../../src/postgres.ts"
 import { pendingLeaseMillis } from "./config.ts"
 import type { ChargeOutcome } from "./provider.ts"
 
@@ -116,18 +117,6 @@ export const toRefund = (row: RefundRow): Refund =>
     },
     true,
   )
-
-const dieOnSql = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.catchIf(
-    effect,
-    (error): error is Extract<E, SqlError.SqlError> => error instanceof SqlError.SqlError,
-    Effect.die,
-  )
-
-const dying =
-  <Args extends ReadonlyArray<unknown>, A, E, R>(f: (...args: Args) => Effect.Effect<A, E, R>) =>
-  (...args: Args) =>
-    dieOnSql(f(...args))
 
 export class PaymentRepository extends Effect.Service<PaymentRepository>()("payment/PaymentRepository", {
   effect: Effect.gen(function* () {

@@ -25,7 +25,7 @@ export const UserHandlers = UserRpcs.toLayer(
         Effect.tap(change, () => Effect.promise(() => redis.publish(addressesChangedChannel, userId)))
 
     const existingUser = (userId: UserId) =>
-      Effect.flatMap(repository.findById(userId).pipe(Effect.orDie), (user) =>
+      Effect.flatMap(repository.findById(userId), (user) =>
         user === undefined ? Effect.fail(new UserNotFound({ userId })) : Effect.succeed(user),
       )
 
@@ -42,33 +42,26 @@ export const UserHandlers = UserRpcs.toLayer(
             ...(email === undefined ? {} : { email }),
           })
           .pipe(
-            Effect.catchTags({
-              EmailInUse: () => Effect.fail(new EmailTaken({ email: email ?? "" })),
-              SqlError: Effect.die,
-            }),
+            Effect.catchTag("EmailInUse", () => Effect.fail(new EmailTaken({ email: email ?? "" }))),
             Effect.flatMap((user) =>
               user === undefined ? Effect.fail(new UserNotFound({ userId })) : Effect.succeed(user),
             ),
           ),
       AddAddress: ({ userId, label, address, makeDefault }) =>
         repository.addAddress(userId, { label: label ?? null, address, makeDefault: makeDefault ?? false }).pipe(
-          Effect.orDie,
           Effect.flatMap((added) =>
             added === undefined ? Effect.fail(new UserNotFound({ userId })) : Effect.succeed(added),
           ),
           announced(userId),
         ),
-      ListAddresses: ({ userId }) =>
-        Effect.zipRight(existingUser(userId), repository.listAddresses(userId).pipe(Effect.orDie)),
+      ListAddresses: ({ userId }) => Effect.zipRight(existingUser(userId), repository.listAddresses(userId)),
       RemoveAddress: ({ userId, addressId }) =>
         repository.removeAddress(userId, addressId).pipe(
-          Effect.orDie,
           Effect.flatMap((removed) => (removed ? Effect.void : Effect.fail(new AddressNotFound({ addressId })))),
           announced(userId),
         ),
       SetDefaultAddress: ({ userId, addressId }) =>
         repository.setDefaultAddress(userId, addressId).pipe(
-          Effect.orDie,
           Effect.flatMap((address) =>
             address === undefined ? Effect.fail(new AddressNotFound({ addressId })) : Effect.succeed(address),
           ),

@@ -17,7 +17,7 @@ import {
   UserUpdated,
 } from "../../rpc/user.ts"
 import { Outbox } from "../../src/events/outbox.ts"
-import { isUniqueViolation } from "../../src/postgres.ts"
+import { dying, isUniqueViolation } from "../../src/postgres.ts"
 
 interface UserRow {
   readonly id: string
@@ -253,15 +253,15 @@ export class UserRepository extends Effect.Service<UserRepository>()("user/UserR
     })
 
     return {
-      insertUser,
-      findById,
-      findCredentials,
-      updateProfile,
-      changeRole,
-      addAddress,
-      listAddresses,
-      removeAddress,
-      setDefaultAddress,
+      insertUser: dying(insertUser),
+      findById: dying(findById),
+      findCredentials: dying(findCredentials),
+      updateProfile: dying(updateProfile),
+      changeRole: dying(changeRole),
+      addAddress: dying(addAddress),
+      listAddresses: dying(listAddresses),
+      removeAddress: dying(removeAddress),
+      setDefaultAddress: dying(setDefaultAddress),
     } as const
   }),
   dependencies: [Outbox.Default],
