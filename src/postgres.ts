@@ -63,6 +63,11 @@ export const isUniqueViolation = (error: unknown, constraint?: string) =>
 export const guardFailureOf = (error: unknown): string | undefined =>
   pgErrorCode(error) === GUARD_FAILED ? String(pgErrorOf(error).message ?? "") : undefined
 
+/** The statement broke a foreign key (`constraint`: that one only). */
+export const isForeignKeyViolation = (error: unknown, constraint?: string) =>
+  pgErrorCode(error) === FOREIGN_KEY_VIOLATION &&
+  (constraint === undefined || pgErrorOf(error).constraint === constraint)
+
 /**
  * A database that stays away after the pool's own retries is infrastructure, not an answer: repositories
  * turn SQL errors into defects with this, so their callers see only the outcomes they decide on.
@@ -76,10 +81,15 @@ export const dying =
   (...args: Args) =>
     dieOnSql(f(...args))
 
-/** The statement broke a foreign key (`constraint`: that one only). */
-export const isForeignKeyViolation = (error: unknown, constraint?: string) =>
-  pgErrorCode(error) === FOREIGN_KEY_VIOLATION &&
-  (constraint === undefined || pgErrorOf(error).constraint === constraint)
+/** `effect` failing with `refused(what)` where a `cm_guard` of its statement refused; other errors as they were. */
+export const onGuardFailure =
+  <E2>(refused: (what: string) => E2) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.catchIf(
+      effect,
+      (error) => guardFailureOf(error) !== undefined,
+      (error) => Effect.fail(refused(guardFailureOf(error) ?? "")),
+    )
 
 /** Connect to the server's maintenance database and create `database` if it does not exist yet. */
 export const ensureDatabase = Effect.fn("Postgres.ensureDatabase")(

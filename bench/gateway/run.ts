@@ -11,6 +11,7 @@
  */
 import { $ } from "bun"
 import { Effect, Layer } from "effect"
+import { join } from "node:path"
 import { CatalogRpcs } from "../../rpc/catalog.ts"
 import { Currency, Money, Sku } from "../../rpc/common.ts"
 import { InventoryRpcs, RestockId } from "../../rpc/inventory.ts"
@@ -25,9 +26,7 @@ const connections = Number(process.argv[4] ?? 50)
 class Catalog extends RpcClientTag<Catalog>()("catalog", CatalogRpcs) {}
 class Inventory extends RpcClientTag<Inventory>()("inventory", InventoryRpcs) {}
 
-if ((await $`which wrk`.nothrow().quiet()).exitCode !== 0) {
-  await $`apt-get update -qq && apt-get install -y -qq wrk`.quiet()
-}
+await $`bash ${join(import.meta.dir, "..", "..", "scripts", "infra", "debian-tool.sh")} wrk wrk`.quiet()
 
 interface Sample {
   readonly perSecond: number

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes a command from a Debian package available: `debian-tool.sh <command> <package>`. Idempotent: does
 # nothing when the command is already on PATH. Used for the tools the tests drive themselves
-# (scripts/infra/prometheus.sh, scripts/infra/chromium.sh).
+# (scripts/infra/prometheus.sh, scripts/infra/chromium.sh, wrk for bench/gateway).
 #
 # It never starts a system service the package ships: a temporary policy-rc.d forbids that for the
 # duration of the install (prometheus' maintainer scripts would start /etc/init.d/prometheus on 9090).
@@ -29,15 +29,8 @@ fi
 cleanup() { ((OWN_POLICY)) && rm -f "$POLICY"; return 0; }
 trap cleanup EXIT
 
-APT=(apt-get -y -q -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confold)
-LOG="$STATE_DIR/apt-$package.log"
 step "apt-get install $package"
-if ! "${APT[@]}" install --no-install-recommends "$package" >"$LOG" 2>&1; then
-  log "   install failed with the cached lists; running apt-get update once and retrying"
-  "${APT[@]}" update >/dev/null
-  "${APT[@]}" install --no-install-recommends "$package" >"$LOG" 2>&1 ||
-    { tail -20 "$LOG" >&2; die "apt-get install $package failed"; }
-fi
+apt_install "$STATE_DIR/apt-$package.log" "$package"
 step_done
 command -v "$command" >/dev/null || die "$package installed but $command is not on PATH"
 log "$package installed (no system service started)"

@@ -81,3 +81,17 @@ rabbit_node_registered() { # the rabbit node is registered with epmd (booting or
 cmdline_has() {
   [[ -n "${1:-}" && -r "/proc/$1/cmdline" ]] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -q -- "$2"
 }
+
+# apt_install LOGFILE PKG... — apt-get install without recommends. When that fails with the cached package
+# lists, they are updated once and the install retried (not when APT_UPDATED=1: they were just updated).
+apt_install() {
+  local logfile=$1
+  shift
+  local apt=(apt-get -y -q -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confold)
+  "${apt[@]}" install --no-install-recommends "$@" >"$logfile" 2>&1 && return 0
+  ((${APT_UPDATED:-0})) && { tail -20 "$logfile" >&2; die "apt-get install $* failed"; }
+  log "   install failed with the cached lists; running apt-get update once and retrying"
+  "${apt[@]}" update >/dev/null
+  "${apt[@]}" install --no-install-recommends "$@" >"$logfile" 2>&1 ||
+    { tail -20 "$logfile" >&2; die "apt-get install $* failed"; }
+}

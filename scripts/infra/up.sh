@@ -79,13 +79,7 @@ if ((${#PKGS[@]})); then
     APT_UPDATED=0
   fi
   step "apt-get install ${PKGS[*]} (can take a minute or two)"
-  if ! "${APT[@]}" install --no-install-recommends "${PKGS[@]}" >"$STATE_DIR/apt.log" 2>&1; then
-    ((APT_UPDATED)) && { tail -20 "$STATE_DIR/apt.log" >&2; die "apt-get install failed"; }
-    log "   install failed with the cached lists; running apt-get update once and retrying"
-    "${APT[@]}" update >/dev/null
-    "${APT[@]}" install --no-install-recommends "${PKGS[@]}" >"$STATE_DIR/apt.log" 2>&1 ||
-      { tail -20 "$STATE_DIR/apt.log" >&2; die "apt-get install failed"; }
-  fi
+  apt_install "$STATE_DIR/apt.log" "${PKGS[@]}"
   step_done
 fi
 

@@ -8,7 +8,6 @@
  * are not stored: they describe a moment, and the same command may rightly succeed later.
  */
 import { SqlClient } from "@effect/sql"
-import { SqlError } from "@effect/sql/SqlError"
 import { Effect, Option, Schedule, Schema } from "effect"
 import {
   CartCleared,
@@ -31,6 +30,7 @@ import {
   type UserId,
 } from "../../rpc/cart.ts"
 import type { Currency } from "../../rpc/common.ts"
+import { dieOnSql } from "../../src/postgres.ts"
 import { Pricing } from "./catalog-client.ts"
 import { type CartRow, CartRepository, type ItemRow, toCart, toLine } from "./repository.ts"
 
@@ -72,10 +72,7 @@ export class Carts extends Effect.Service<Carts>()("cart/Carts", {
     const pricing = yield* Pricing
 
     /** Runs `body` in a transaction; a failing SQL statement is a defect (the cart has no typed I/O errors). */
-    const transaction = <A, E>(body: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-      sql
-        .withTransaction(body)
-        .pipe(Effect.catchAll((error) => (error instanceof SqlError ? Effect.die(error) : Effect.fail(error as E))))
+    const transaction = <A, E>(body: Effect.Effect<A, E>) => dieOnSql(sql.withTransaction(body))
 
     const current = (cart: CartRow) => Effect.map(repository.items(cart.id), (items) => toCart(cart, items))
 

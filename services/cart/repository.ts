@@ -18,7 +18,7 @@ import {
   type UserId,
 } from "../../rpc/cart.ts"
 import type { Currency, ProductId } from "../../rpc/common.ts"
-import { guardFailureOf } from "../../src/postgres.ts"
+import { onGuardFailure } from "../../src/postgres.ts"
 
 /** A cart changed since the batch read it; nothing of the batch was written. */
 export class CartsOutdated extends Data.TaggedError("CartsOutdated")<{}> {}
@@ -274,10 +274,7 @@ export class CartRepository extends Effect.Service<CartRepository>()("cart/CartR
               ON CONFLICT (order_id, command) DO NOTHING)
             SELECT cm_guard((SELECT count(*) FROM changed) = ${changes.length}, 'carts') AS ok`.pipe(
             Effect.asVoid,
-            Effect.catchIf(
-              (error) => guardFailureOf(error) !== undefined,
-              () => new CartsOutdated(),
-            ),
+            onGuardFailure(() => new CartsOutdated()),
             Effect.catchTag("SqlError", Effect.die),
           )
 

@@ -30,7 +30,7 @@ interface ZoneRow {
   readonly postal_code_prefixes: ReadonlyArray<string>
 }
 
-export interface SlotRow {
+interface SlotRow {
   readonly id: string
   readonly zone_id: string
   readonly starts_at: Date

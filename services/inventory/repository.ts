@@ -18,7 +18,7 @@ import {
   StockItem,
   UnknownSku,
 } from "../../rpc/inventory.ts"
-import { guardFailureOf } from "../../src/postgres.ts"
+import { onGuardFailure } from "../../src/postgres.ts"
 
 export interface StockRow {
   readonly sku: string
@@ -76,7 +76,10 @@ export interface BatchWrites {
   readonly movements: ReadonlyArray<Movement>
 }
 
-/** A part of a batch's write found rows changed since the batch read them; nothing of the batch was written. */
+/**
+ * A part of a batch's write found rows changed since the batch read them (another process wrote them);
+ * nothing of the batch was written, and the writer reads and decides it again.
+ */
 export class BatchOutdated extends Data.TaggedError("BatchOutdated")<{ readonly what: string }> {}
 
 // Rows come from our own tables, already checked by their constraints: skip re-validation on the hot path.
@@ -189,16 +192,10 @@ export class StockRepository extends Effect.Service<StockRepository>()("inventor
     }
 
     /**
-     * A batch's whole write as one statement (only the parts it needs). Stock rows are updated only where
-     * their version is still the one read; reservations, final statuses and movements are written
-     * alongside. The counts tell the writer whether everything applied: any shortfall means another
-     * writer got in between, and the caller rolls the transaction back.
-     */
-    /** `alongside`: a statement part written with the batch (its events), not counted. */
-    /**
-     * Writes a batch's outcome in ONE statement: every guarded part must touch exactly the rows it expects
-     * (a stock row whose version moved, a reservation finished or inserted by another process, touches
-     * fewer), or cm_guard raises and the whole statement — `alongside` included — rolls back.
+     * Writes a batch's outcome in ONE statement (only the parts it needs): every guarded part must touch
+     * exactly the rows it expects (a stock row whose version moved, a reservation finished or inserted by
+     * another process, touches fewer), or cm_guard raises and the whole statement — `alongside` (the
+     * batch's events) included — rolls back.
      */
     const writeBatch = (writes: BatchWrites, alongside?: Statement.Fragment) => {
       const parts: Array<{
@@ -288,10 +285,7 @@ export class StockRepository extends Effect.Service<StockRepository>()("inventor
       ])
       return sql`WITH ${ctes} SELECT ${guards} AS ok`.pipe(
         Effect.asVoid,
-        Effect.catchIf(
-          (error) => guardFailureOf(error) !== undefined,
-          (error) => new BatchOutdated({ what: guardFailureOf(error) ?? "" }),
-        ),
+        onGuardFailure((what) => new BatchOutdated({ what })),
       )
     }
 

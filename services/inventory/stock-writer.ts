@@ -12,7 +12,7 @@
  * batch rolls back and is retried whole; after the bounded retries each of its operations fails with
  * ConcurrencyConflict.
  */
-import { Chunk, Clock, Data, Deferred, Effect, FiberId, Either, Exit, Queue, Schedule } from "effect"
+import { Chunk, Clock, Deferred, Effect, FiberId, Either, Exit, Queue, Schedule } from "effect"
 import {
   type AdjustRequest,
   ConcurrencyConflict,
@@ -67,9 +67,6 @@ type Pending =
       readonly request: AdjustRequest
       readonly done: Deferred.Deferred<StockItem, UnknownSku | InvalidAdjustment | ConcurrencyConflict>
     }
-
-/** Another process wrote a row this batch read: roll back and run the batch again. Never leaves the writer. */
-class VersionConflict extends Data.TaggedError("VersionConflict")<{ readonly what: string }> {}
 
 export interface StockWriterOptions {
   /** Most operations per transaction. */
@@ -161,9 +158,7 @@ export const makeStockWriter = (options: StockWriterOptions = {}) =>
           writes.updates.length + writes.inserts.length + writes.newReservations.length + writes.finished.length === 0
         if (!nothingToWrite) {
           // The batch's events ride on its statement: a conflict rolls them back with it.
-          yield* repository
-            .writeBatch(writes, events.asPart(state.events, new Date(now)))
-            .pipe(Effect.catchTag("BatchOutdated", ({ what }) => new VersionConflict({ what })))
+          yield* repository.writeBatch(writes, events.asPart(state.events, new Date(now)))
         }
         return { answers, reserveOutcomes }
       })
@@ -177,7 +172,7 @@ export const makeStockWriter = (options: StockWriterOptions = {}) =>
         inventoryBatchSize.observe({ service }, batch.length)
         const outcome = yield* attempt(batch).pipe(
           Effect.tapError((error) =>
-            error._tag === "VersionConflict"
+            error._tag === "BatchOutdated"
               ? Effect.sync(() => inventoryConflicts.inc({ service, path: "writer" }))
               : Effect.void,
           ),
@@ -185,7 +180,7 @@ export const makeStockWriter = (options: StockWriterOptions = {}) =>
             schedule: batchRetry.pipe(
               Schedule.tapOutput(() => Effect.sync(() => inventoryRetries.inc({ service, path: "writer" }))),
             ),
-            while: (error) => error._tag === "VersionConflict",
+            while: (error) => error._tag === "BatchOutdated",
           }),
           Effect.either,
         )
@@ -195,7 +190,7 @@ export const makeStockWriter = (options: StockWriterOptions = {}) =>
         if (Either.isRight(outcome)) {
           yield* Effect.all(outcome.right.answers, { discard: true })
           countReserves(outcome.right.reserveOutcomes)
-        } else if (outcome.left._tag === "VersionConflict") {
+        } else if (outcome.left._tag === "BatchOutdated") {
           yield* Effect.logWarning("writer batch lost to another writer after retries").pipe(
             Effect.annotateLogs({ size: batch.length, what: outcome.left.what }),
           )
