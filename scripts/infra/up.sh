@@ -199,7 +199,7 @@ EOF
     if [[ ! -s "$KDIR/cluster.id" ]]; then
       kafka_java kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1 >"$KDIR/cluster.id"
     fi
-    kafka_java kafka.tools.StorageTool format -t "$(cat "$KDIR/cluster.id")" \
+    kafka_java kafka.tools.StorageTool format --cluster-id="$(cat "$KDIR/cluster.id")" \
       -c "$KDIR/server.properties" --ignore-formatted >"$KDIR/logs/format.out" 2>&1 ||
       { cat "$KDIR/logs/format.out" >&2; die "kafka storage format failed"; }
     step_done "cluster id $(cat "$KDIR/cluster.id")"

@@ -59,7 +59,8 @@ const log4j = (dir: string) =>
     "",
   ].join("\n")
 
-/** A KRaft cluster id: 16 random bytes, base64url without padding. */
+/** A KRaft cluster id: 16 random bytes, base64url without padding; one in 64 starts with "-", so it is passed
+ * as `--cluster-id=<id>` (given apart, the tool's parser reads it as an option). */
 const clusterId = () => Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64url")
 
 const java = (dir: string, args: ReadonlyArray<string>, output: "pipe" | "ignore") =>
@@ -99,7 +100,7 @@ export const startPrivateKafka = async (): Promise<PrivateKafka> => {
   const config = join(dir, "server.properties")
   await Bun.write(config, properties(dir, port, freePort()))
   await Bun.write(join(dir, "log4j.properties"), log4j(dir))
-  const format = java(dir, ["kafka.tools.StorageTool", "format", "-t", clusterId(), "-c", config], "pipe")
+  const format = java(dir, ["kafka.tools.StorageTool", "format", `--cluster-id=${clusterId()}`, "-c", config], "pipe")
   if ((await format.exited) !== 0) {
     throw new Error(`kafka storage format failed: ${await new Response(format.stderr).text()}`)
   }
