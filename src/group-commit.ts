@@ -34,7 +34,12 @@ export const makeGroupCommit = <I, A, E, R>(
     const queue = yield* Queue.unbounded<Pending<I, A, E>>()
 
     const drain = Effect.gen(function* () {
-      const batch = Chunk.toReadonlyArray(yield* Queue.takeBetween(queue, 1, maxBatch))
+      const waiting = yield* Queue.takeBetween(queue, 1, maxBatch)
+      // Callers that arrive in the same tick as the one that woke the writer (a frame of requests, a
+      // group of sagas finishing a step together) join its write instead of waiting for the next.
+      yield* Effect.yieldNow()
+      const joined = waiting.length < maxBatch ? yield* Queue.takeUpTo(queue, maxBatch - waiting.length) : Chunk.empty()
+      const batch = Chunk.toReadonlyArray(Chunk.appendAll(waiting, joined))
       const outcome = yield* Effect.exit(write(batch.map((pending) => pending.item)))
       for (const [index, pending] of batch.entries()) {
         const own: Exit.Exit<A, E> = Exit.isSuccess(outcome)

@@ -3,7 +3,7 @@
  * filled. Many at once, a few dozen in flight.
  */
 import { AuthSession } from "../../rpc/user.ts"
-import { bodyAs, type Client, unique } from "../../test/gateway/support.ts"
+import { bodyAs, type Client } from "../../test/gateway/support.ts"
 
 /** Runs `work` over `items` with at most `limit` at once. */
 export const pool = async <T>(items: ReadonlyArray<T>, limit: number, work: (item: T) => Promise<void>) => {
@@ -25,7 +25,8 @@ export const newCustomers = async (api: Client, count: number) => {
     Array.from({ length: count }, (_, i) => i),
     32,
     async () => {
-      const email = `${unique("bench")}@example.com`
+      // A whole UUID: the bench databases keep every run's customers, and 8 hex digits collide within tens of thousands.
+      const email = `bench-${crypto.randomUUID()}@example.com`
       const registered = await api.call("POST", "/auth/register", {
         body: { email, password: "bench password", name: "Bench" },
       })

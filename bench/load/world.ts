@@ -6,6 +6,7 @@
 import { join } from "node:path"
 import { ServiceNames } from "../../src/config.ts"
 import { adminAndZone, type Client, clientOf, gatewayServices, unique } from "../../test/gateway/support.ts"
+import { adminQuery } from "../../test/support/postgres.ts"
 import { freePort, startMesh } from "../../test/support/service-process.ts"
 
 export interface RestWorld {
@@ -35,7 +36,18 @@ export interface RestWorldOptions {
   readonly env?: Record<string, string>
 }
 
+/**
+ * Every run starts on empty databases: rows kept from earlier runs made PostgreSQL's work (and the bench's
+ * own reads) grow from run to run, and the figures drift with them.
+ */
+const dropDatabases = async (suffix: string) => {
+  for (const database of Object.values(databasesOf(suffix))) {
+    await adminQuery(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`)
+  }
+}
+
 export const startRestWorld = async (options: RestWorldOptions): Promise<RestWorld> => {
+  await dropDatabases(options.suffix)
   const adminEmail = `${unique("admin")}@example.com`
   const env: Record<string, string> = {
     DATABASE_NAME_SUFFIX: options.suffix,

@@ -15,6 +15,7 @@ import { type CheckoutInput, checkoutSaga } from "./checkout-saga.ts"
 import {
   checkoutDeadlineSeconds,
   checkoutMaxQueueSeconds,
+  sagaStepBeatMillis,
   sagaConcurrencyMax,
   sagaLeaseMillis,
   sagaRecoveryIntervalMillis,
@@ -32,6 +33,7 @@ export class Checkout extends Effect.Service<Checkout>()("order/Checkout", {
       recoveryInterval: yield* sagaRecoveryIntervalMillis,
       concurrency: { max: yield* sagaConcurrencyMax },
       maxQueueSeconds: yield* checkoutMaxQueueSeconds,
+      stepBeatMillis: yield* sagaStepBeatMillis,
     })
 
     /** The order PENDING with its saga running, or the order an earlier request with the same key made. */

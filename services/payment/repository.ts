@@ -5,7 +5,7 @@
  * function here turns SQL errors into defects, so callers see only the outcomes they decide on.
  */
 import { SqlClient, type SqlError } from "@effect/sql"
-import { Data, Effect } from "effect"
+import { Data, Effect, Exit } from "effect"
 import type { Currency, UserId } from "../../rpc/common.ts"
 import {
   Money,
@@ -21,6 +21,7 @@ import {
   type RefundId,
 } from "../../rpc/payment.ts"
 import { Outbox } from "../../src/events/outbox.ts"
+import { makeGroupCommit } from "../../src/group-commit.ts"
 import { dieOnSql, dying } from "../../src/postgres.ts"
 import { pendingLeaseMillis } from "./config.ts"
 import type { ChargeOutcome } from "./provider.ts"
@@ -119,7 +120,7 @@ export const toRefund = (row: RefundRow): Refund =>
   )
 
 export class PaymentRepository extends Effect.Service<PaymentRepository>()("payment/PaymentRepository", {
-  effect: Effect.gen(function* () {
+  scoped: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const outbox = yield* Outbox
     const leaseMillis = yield* pendingLeaseMillis
@@ -137,17 +138,36 @@ export class PaymentRepository extends Effect.Service<PaymentRepository>()("paym
     const first = <A>(rows: ReadonlyArray<A>): A | undefined => rows[0]
 
     /**
-     * Inserts a pending payment unless its key exists. Returns the new row, or undefined when the key was
+     * Inserts each pending payment unless its key exists. Answers each new row, or undefined where the key was
      * taken — by an earlier request, or by a racing one (which this insert waited for on the unique index).
      */
-    const insertPending = (payment: NewPayment) =>
+    const insertPendingMany = (payments: ReadonlyArray<NewPayment>) =>
       sql<PaymentRow>`
         INSERT INTO payments (id, idempotency_key, order_id, customer, amount, currency, status, lease_until,
                               payment_method)
-        VALUES (${payment.id}, ${payment.idempotencyKey}, ${payment.orderId}, ${payment.customer},
-                ${payment.amount}, ${payment.currency}, 'pending', ${leaseUntil}, ${payment.paymentMethod})
+        SELECT v.id, v.idempotency_key, v.order_id, v.customer, v.amount, v.currency, 'pending', ${leaseUntil},
+               v.payment_method
+        FROM jsonb_to_recordset(${JSON.stringify(
+          payments.map((payment) => ({
+            id: payment.id,
+            idempotency_key: payment.idempotencyKey,
+            order_id: payment.orderId,
+            customer: payment.customer,
+            amount: payment.amount,
+            currency: payment.currency,
+            payment_method: payment.paymentMethod,
+          })),
+        )}::jsonb) AS v (id text, idempotency_key text, order_id text, customer text, amount bigint, currency text,
+                         payment_method text)
+        -- Keys in one order, so two batches sharing keys wait for each other instead of deadlocking.
+        ORDER BY v.idempotency_key
         ON CONFLICT (idempotency_key) DO NOTHING
-        RETURNING ${paymentColumns}`.pipe(Effect.map(first))
+        RETURNING ${paymentColumns}`.pipe(
+        Effect.map((rows) => {
+          const inserted = new Map(rows.map((row) => [row.id, row]))
+          return payments.map((payment) => Exit.succeed(inserted.get(payment.id)))
+        }),
+      )
 
     /** Marks the order voided (idempotent). Written before a refund looks for the order's payments. */
     const voidOrder = (orderId: string) =>
@@ -165,14 +185,33 @@ export class PaymentRepository extends Effect.Service<PaymentRepository>()("paym
       )
 
     /**
-     * What a fresh charge needs before the provider is asked, in one read: whether the order was voided
+     * What each fresh charge needs before the provider is asked, in one read: whether the order was voided
      * and the token of the payment method it names (undefined when none is named or none is registered).
      */
-    const chargeContext = (orderId: string, paymentMethod: string | null, customer: string) =>
+    const chargeContextMany = (
+      requests: ReadonlyArray<{
+        readonly orderId: string
+        readonly paymentMethod: string | null
+        readonly customer: string
+      }>,
+    ) =>
       sql<{ voided: boolean; token: string | null }>`
-        SELECT EXISTS (SELECT 1 FROM order_voids WHERE order_id = ${orderId}) AS voided,
-               (SELECT token FROM payment_methods WHERE id = ${paymentMethod} AND customer = ${customer}) AS token`.pipe(
-        Effect.map((rows) => ({ voided: rows[0]?.voided === true, token: rows[0]?.token ?? undefined })),
+        SELECT EXISTS (SELECT 1 FROM order_voids o WHERE o.order_id = v.order_id) AS voided,
+               (SELECT token FROM payment_methods m WHERE m.id = v.payment_method AND m.customer = v.customer) AS token
+        FROM jsonb_to_recordset(${JSON.stringify(
+          requests.map((request, i) => ({
+            i,
+            order_id: request.orderId,
+            payment_method: request.paymentMethod,
+            customer: request.customer,
+          })),
+        )}::jsonb) AS v (i int, order_id text, payment_method text, customer text)
+        ORDER BY v.i`.pipe(
+        Effect.map((rows) =>
+          requests.map((_, i) =>
+            Exit.succeed({ voided: rows[i]?.voided === true, token: rows[i]?.token ?? undefined }),
+          ),
+        ),
       )
 
     const findByKey = (key: string) =>
@@ -200,44 +239,66 @@ export class PaymentRepository extends Effect.Service<PaymentRepository>()("paym
         WHERE id = ${id} AND status = 'pending' AND lease_until < now()
         RETURNING id`.pipe(Effect.map((rows) => rows.length > 0))
 
+    const settledEvent = (row: PaymentRow, outcome: ChargeOutcome) => {
+      const fields = {
+        paymentId: row.id as PaymentId,
+        orderId: row.order_id as OrderId,
+        customer: row.customer as UserId,
+        amount: new Money({ amount: row.amount, currency: row.currency as Currency }, true),
+      }
+      return (
+        outcome._tag === "Captured"
+          ? PaymentCompleted.make({ ...fields, providerReference: outcome.reference }, { key: row.order_id })
+          : PaymentFailed.make({ ...fields, reason: outcome.reason }, { key: row.order_id })
+      ).pipe(
+        // Our own values always fit our own event schemas: a failure to encode is a bug.
+        Effect.orDie,
+      )
+    }
+
     /**
-     * Records the provider's answer for `row` (a payment read or inserted before), once: only a payment
+     * Records the provider's answer for each `row` (a payment read or inserted before), once: only a payment
      * still pending moves, so a second driver (after a takeover) finds it settled and records nothing. The
-     * move, its transaction row and its event are one statement. Answers the settled row, or undefined
-     * when another driver had settled it.
+     * move, its transaction row and its event are one statement. Answers each settled row, or undefined
+     * where another driver had settled it.
      */
-    const settlePayment = (row: PaymentRow, outcome: ChargeOutcome) =>
+    const settleMany = (settlements: ReadonlyArray<{ readonly row: PaymentRow; readonly outcome: ChargeOutcome }>) =>
       Effect.gen(function* () {
-        const status = outcome._tag === "Captured" ? "captured" : "declined"
-        const reason = outcome._tag === "Declined" ? outcome.reason : null
-        const fields = {
-          paymentId: row.id as PaymentId,
-          orderId: row.order_id as OrderId,
-          customer: row.customer as UserId,
-          amount: new Money({ amount: row.amount, currency: row.currency as Currency }, true),
-        }
-        const event =
-          outcome._tag === "Captured"
-            ? yield* PaymentCompleted.make({ ...fields, providerReference: outcome.reference }, { key: row.order_id })
-            : yield* PaymentFailed.make({ ...fields, reason: outcome.reason }, { key: row.order_id })
-        const settled = yield* sql<PaymentRow>`
+        const entries = yield* Effect.forEach(settlements, ({ row, outcome }) =>
+          Effect.map(settledEvent(row, outcome), (event) => ({
+            event,
+            value: {
+              id: row.id,
+              status: outcome._tag === "Captured" ? "captured" : "declined",
+              decline_reason: outcome._tag === "Declined" ? outcome.reason : null,
+              provider_reference: outcome.reference,
+              kind: outcome._tag === "Captured" ? "capture" : "decline",
+              event_id: event.id,
+            },
+          })),
+        )
+        // A payment moves only while pending and each move carries its own event, so the event of a
+        // payment another driver settled first is not written.
+        const settled = yield* sql<PaymentRow & { readonly settled_by: string }>`
           WITH settled AS (
-            UPDATE payments
-            SET status = ${status}, decline_reason = ${reason}, provider_reference = ${outcome.reference},
+            UPDATE payments p
+            SET status = v.status, decline_reason = v.decline_reason, provider_reference = v.provider_reference,
                 updated_at = now()
-            WHERE id = ${row.id} AND status = 'pending'
-            RETURNING *),
+            FROM jsonb_to_recordset(${JSON.stringify(entries.map((entry) => entry.value))}::jsonb)
+              AS v (id text, status text, decline_reason text, provider_reference text, kind text, event_id text)
+            WHERE p.id = v.id AND p.status = 'pending'
+            RETURNING p.*, v.kind, v.event_id),
           recorded AS (
             INSERT INTO transactions (payment_id, kind, amount, currency, provider_reference)
-            SELECT id, ${outcome._tag === "Captured" ? "capture" : "decline"}, amount, currency, ${outcome.reference}
-            FROM settled),
-          event AS (${outbox.appendIf([event], sql`EXISTS (SELECT 1 FROM settled)`)})
-          SELECT ${paymentColumns} FROM settled`
-        return first(settled)
-      }).pipe(
-        // Our own values always fit our own event schemas: a failure to encode is a bug.
-        Effect.catchTag("ParseError", Effect.die),
-      )
+            SELECT id, kind, amount, currency, provider_reference FROM settled),
+          event AS (${outbox.appendIf(
+            entries.map((entry) => entry.event),
+            sql`EXISTS (SELECT 1 FROM settled s WHERE s.event_id = e.event_id::text)`,
+          )})
+          SELECT ${paymentColumns}, event_id AS settled_by FROM settled`
+        const byEvent = new Map(settled.map(({ settled_by, ...row }) => [settled_by, row as PaymentRow]))
+        return entries.map((entry) => Exit.succeed(byEvent.get(entry.event.id)))
+      })
 
     const findRefundByKey = (key: string) =>
       sql<RefundRow>`
@@ -339,10 +400,25 @@ export class PaymentRepository extends Effect.Service<PaymentRepository>()("paym
         Effect.map((rows) => first(rows)?.provider_reference ?? null),
       )
 
+    // Charges arriving together share their statements: each of these runs once for every caller waiting
+    // at that moment (src/group-commit.ts), and each caller still gets its own row.
+    const insertPending = yield* makeGroupCommit((payments: ReadonlyArray<NewPayment>) =>
+      dieOnSql(insertPendingMany(payments)),
+    )
+    const chargeContext = yield* makeGroupCommit(
+      (requests: ReadonlyArray<{ orderId: string; paymentMethod: string | null; customer: string }>) =>
+        dieOnSql(chargeContextMany(requests)),
+    )
+    const settle = yield* makeGroupCommit(
+      (settlements: ReadonlyArray<{ readonly row: PaymentRow; readonly outcome: ChargeOutcome }>) =>
+        dieOnSql(settleMany(settlements)),
+    )
+
     return {
       voidOrder: dying(voidOrder),
-      chargeContext: dying(chargeContext),
-      insertPending: dying(insertPending),
+      chargeContext: (orderId: string, paymentMethod: string | null, customer: string) =>
+        chargeContext({ orderId, paymentMethod, customer }),
+      insertPending,
       savePaymentMethod: dying(savePaymentMethod),
       tokenOf: dying(tokenOf),
       findByKey: dying(findByKey),
@@ -350,7 +426,7 @@ export class PaymentRepository extends Effect.Service<PaymentRepository>()("paym
       findByOrder: dying(findByOrder),
       findPendingOfOrder: dying(findPendingOfOrder),
       takeOverPayment: dying(takeOverPayment),
-      settlePayment: dying(settlePayment),
+      settlePayment: (row: PaymentRow, outcome: ChargeOutcome) => settle({ row, outcome }),
       findRefundByKey: dying(findRefundByKey),
       findRefundById: dying(findRefundById),
       reserveRefund: <E>(

@@ -151,6 +151,8 @@ export const run = <Input, Results extends Record<string, unknown>, R>(
      * its record is known, so it is not read back from the log.
      */
     readonly created?: { readonly input: unknown; readonly firstStepStarted?: boolean }
+    /** Waited for before each forward step acts (a shared beat that makes sagas act together). */
+    readonly beforeStep?: Effect.Effect<void>
   } = {},
 ): Effect.Effect<SagaOutcome, SagaLogError | CompensationIncomplete, R | SagaLog> =>
   Effect.gen(function* () {
@@ -218,6 +220,7 @@ export const run = <Input, Results extends Record<string, unknown>, R>(
         if (index === 0 && record.steps[step.name]?.action !== "started") yield* log.stepStarted(sagaId, step.name)
         const timeout = definition.timeout ?? defaultTimeout
         const isTransient = definition.isTransient ?? ((error: unknown) => error instanceof StepTimeout)
+        if (options.beforeStep !== undefined) yield* options.beforeStep
         const attempt = definition.action(contextFor(step.name)).pipe(
           Effect.timeoutFail({
             duration: timeout,

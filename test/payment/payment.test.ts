@@ -190,6 +190,81 @@ describe("Charge", () => {
       }),
     ))
 
+  test("charges arriving together share their statements, and each caller gets its own outcome", () =>
+    run(
+      Effect.gen(function* () {
+        const payments = yield* PaymentClient
+        const voided = order()
+        yield* payments.Refund({ idempotencyKey: key(), orderId: voided })
+        const fresh = (amount: number, orderId = order()) => ({
+          idempotencyKey: key(),
+          orderId,
+          amount: eur(amount),
+          customer: customer(),
+        })
+        const repeated = fresh(700)
+        const requests = [
+          ...Array.from({ length: 10 }, () => fresh(1_000)),
+          ...Array.from({ length: 5 }, () => fresh(1_013)),
+          fresh(1_000, voided),
+          repeated,
+          repeated,
+          repeated,
+        ]
+        const inserts = Effect.promise(() =>
+          adminQuery(
+            `SELECT coalesce(sum(s.calls), 0)::int AS calls FROM pg_stat_statements s
+             JOIN pg_database d ON d.oid = s.dbid
+             WHERE d.datname = '${database}' AND s.query LIKE '%INSERT INTO payments%'`,
+            "postgres",
+          ),
+        ).pipe(Effect.map((rows) => Number(rows[0]?.calls)))
+        const before = yield* inserts
+        const answers = yield* Effect.forEach(requests, (request) => Effect.either(payments.Charge(request)), {
+          concurrency: "unbounded",
+        })
+        const statements = (yield* inserts) - before
+
+        const outcome = (index: number) => {
+          const answer = answers[index]
+          if (answer === undefined) return "missing"
+          if (answer._tag === "Right") return answer.right.status
+          return answer.left._tag === "PaymentDeclined" ? `PaymentDeclined:${answer.left.reason}` : answer.left._tag
+        }
+        expect(requests.map((_, index) => outcome(index))).toEqual([
+          ...Array.from({ length: 10 }, () => "captured"),
+          ...Array.from({ length: 5 }, () => "PaymentDeclined:insufficient_funds"),
+          "PaymentDeclined:order_voided",
+          "captured",
+          "captured",
+          "captured",
+        ])
+        // Each caller's own payment (the three repeats one and the same), with its own amount and order.
+        for (const [index, request] of requests.entries()) {
+          const answer = answers[index]
+          if (answer?._tag === "Right")
+            expect([answer.right.orderId, answer.right.amount]).toEqual([request.orderId, request.amount])
+        }
+        const repeats = answers.slice(-3).map((answer) => (answer._tag === "Right" ? answer.right.id : undefined))
+        expect(new Set(repeats).size).toBe(1)
+        // One statement per caller would be 19; here they share (the first alone, the rest together as a rule).
+        expect(statements).toBeGreaterThan(0)
+        expect(statements).toBeLessThan(requests.length / 2)
+        const rows = yield* Effect.promise(() =>
+          adminQuery(
+            `SELECT count(*)::int AS payments, count(*) FILTER (WHERE status = 'captured')::int AS captured,
+                    (SELECT count(*)::int FROM transactions t JOIN payments q ON q.id = t.payment_id
+                      WHERE q.order_id IN (${requests.map((request) => `'${request.orderId}'`).join(",")})) AS ledger,
+                    (SELECT count(*)::int FROM outbox WHERE event_key IN
+                      (${requests.map((request) => `'${request.orderId}'`).join(",")})) AS events
+             FROM payments WHERE order_id IN (${requests.map((request) => `'${request.orderId}'`).join(",")})`,
+            database,
+          ),
+        )
+        expect(rows[0]).toEqual({ payments: 17, captured: 11, ledger: 17, events: 17 })
+      }),
+    ))
+
   test("a charge left pending by a dead driver is taken over by a repeat once its lease ran out", () =>
     run(
       Effect.gen(function* () {

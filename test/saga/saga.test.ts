@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test"
 import { Effect, Fiber, Option, Schedule, Schema } from "effect"
 import * as Saga from "../../src/saga/index.ts"
 import { SagaLog } from "../../src/saga/log.ts"
+import { makeBeat } from "../../src/saga/beat.ts"
 import { makeMemoryLog, type MemoryLog, memoryLogLayer } from "./memory-log.ts"
 import { runTest } from "../support/run.ts"
 
@@ -224,5 +225,54 @@ describe("saga engine", () => {
     const outcome = await runTest(drive(memory, checkout(calls), "s8"))
     expect(outcome.state).toBe("failed")
     expect(calls.slice(-2)).toEqual(["refund p-o8", "release r-s8:reserve"])
+  })
+
+  test("beforeStep is waited for before each forward step, never before a compensation", async () => {
+    const memory = makeMemoryLog()
+    const calls: Array<string> = []
+    const beat = Effect.sync(() => calls.push("beat"))
+    const outcome = await runTest(
+      Effect.zipRight(
+        start(memory, "s9", { orderId: "o9", failAt: "ship" }),
+        Effect.provide(Saga.run(checkout(calls), "s9", { beforeStep: beat }), memoryLogLayer(memory)),
+      ),
+    )
+    expect(outcome.state).toBe("failed")
+    expect(calls).toEqual([
+      "beat",
+      "reserve s9:reserve",
+      "beat",
+      "charge after r-s9:reserve",
+      "beat",
+      "refund p-o9",
+      "release r-s9:reserve",
+    ])
+  })
+})
+
+describe("the beat sagas act on", () => {
+  test("fibers waiting within one beat go on together; one arriving after it waits for the next", async () => {
+    const beat = makeBeat(40)
+    const resumed = await runTest(
+      Effect.gen(function* () {
+        const wait = (delay: number) =>
+          Effect.zipRight(
+            Effect.sleep(delay),
+            Effect.zipRight(
+              beat,
+              Effect.sync(() => performance.now()),
+            ),
+          )
+        const started = performance.now()
+        const [a, b, c] = yield* Effect.all([wait(0), wait(10), wait(20)], { concurrency: "unbounded" })
+        const late = yield* wait(0)
+        return { started, a, b, c, late }
+      }),
+    )
+    // The three began to wait 10 ms apart and resumed together, at least a beat after the first began.
+    expect(Math.max(resumed.a, resumed.b, resumed.c) - Math.min(resumed.a, resumed.b, resumed.c)).toBeLessThan(3)
+    expect(resumed.a - resumed.started).toBeGreaterThanOrEqual(39)
+    // The late one opened a beat of its own.
+    expect(resumed.late - resumed.a).toBeGreaterThanOrEqual(39)
   })
 })
