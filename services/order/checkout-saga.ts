@@ -180,7 +180,6 @@ const markConfirmed = (
 ) =>
   Effect.gen(function* () {
     const orders = yield* OrderRepository
-    const outbox = yield* Outbox
     const event = yield* OrderConfirmed.make(
       {
         orderId: input.orderId,
@@ -195,9 +194,7 @@ const markConfirmed = (
       { key: input.orderId },
     )
     // The move and its event in one statement; the event only if the order moved.
-    const confirmed = yield* orders.transition(input.orderId, ["PENDING"], "CONFIRMED", Option.none(), (onlyIf) => [
-      outbox.appendIf([event], onlyIf),
-    ])
+    const confirmed = yield* orders.confirm(input.orderId, [event])
     if (Option.isSome(confirmed)) return
     const order = yield* orders.get(input.orderId)
     if (order.status !== "CONFIRMED") return yield* new OrderCancelledDuringCheckout({ orderId: input.orderId })

@@ -3,7 +3,7 @@
  * saga row in one transaction.
  */
 import { SqlClient, type SqlError, type Statement } from "@effect/sql"
-import { Effect, Option, Schema } from "effect"
+import { Effect, Exit, Option, Schema } from "effect"
 import { type Money, OrderId, type PostalAddress, type UserId } from "../../rpc/common.ts"
 import type { PaymentMethodId } from "../../rpc/payment.ts"
 import {
@@ -14,6 +14,9 @@ import {
   OrderNotFound,
   type OrderStatus,
 } from "../../rpc/order.ts"
+import type { OutgoingEvent } from "../../src/events/envelope.ts"
+import { Outbox } from "../../src/events/outbox.ts"
+import { makeGroupCommit } from "../../src/group-commit.ts"
 
 interface OrderRow {
   readonly id: string
@@ -62,8 +65,9 @@ const requestHash = (order: NewOrder) =>
     .digest("hex")
 
 export class OrderRepository extends Effect.Service<OrderRepository>()("order/OrderRepository", {
-  effect: Effect.gen(function* () {
+  scoped: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const outbox = yield* Outbox
 
     const toOrder = (row: OrderRow, items: ReadonlyArray<ItemRow>): Order =>
       decodeOrder({
@@ -162,28 +166,83 @@ export class OrderRepository extends Effect.Service<OrderRepository>()("order/Or
     })
 
     /**
-     * Copies the cart's lines into the order once; a repeated copy (a resumed saga) changes nothing.
-     * One statement (the items in a CTE), so lines and total land together without a transaction's
-     * extra round trips.
+     * Copies each cart's lines into its order once; a repeated copy (a resumed saga) changes nothing. One
+     * statement for all of them (the items in a CTE), so lines and totals land together.
      */
-    const copyItems = (orderId: OrderId, items: ReadonlyArray<CopiedItem>, total: Money) => {
-      const setTotal = sql`UPDATE orders SET total_amount = ${total.amount}, currency = ${total.currency}, updated_at = now()
-                           WHERE id = ${orderId}`
-      if (items.length === 0) return Effect.asVoid(setTotal)
-      return Effect.asVoid(sql`
+    const copyItemsMany = (
+      copies: ReadonlyArray<{
+        readonly orderId: OrderId
+        readonly items: ReadonlyArray<CopiedItem>
+        readonly total: Money
+      }>,
+    ) =>
+      sql`
         WITH copied AS (
-          INSERT INTO order_items ${sql.insert(
-            items.map((item) => ({
-              order_id: orderId,
-              sku: item.sku,
-              name: item.name,
-              quantity: item.quantity,
-              unit_amount: item.unitAmount,
-              currency: item.currency,
-            })),
-          )} ON CONFLICT (order_id, sku) DO NOTHING)
-        ${setTotal}`)
-    }
+          INSERT INTO order_items (order_id, sku, name, quantity, unit_amount, currency)
+          SELECT i.order_id, i.sku, i.name, i.quantity, i.unit_amount, i.currency
+          FROM jsonb_to_recordset(${JSON.stringify(
+            copies.flatMap(({ orderId, items }) =>
+              items.map((item) => ({
+                order_id: orderId,
+                sku: item.sku,
+                name: item.name,
+                quantity: item.quantity,
+                unit_amount: item.unitAmount,
+                currency: item.currency,
+              })),
+            ),
+          )}::jsonb) AS i (order_id text, sku text, name text, quantity int, unit_amount bigint, currency text)
+          ON CONFLICT (order_id, sku) DO NOTHING)
+        UPDATE orders o SET total_amount = t.amount, currency = t.currency, updated_at = now()
+        FROM jsonb_to_recordset(${JSON.stringify(
+          copies.map(({ orderId, total }) => ({ id: orderId, amount: total.amount, currency: total.currency })),
+        )}::jsonb) AS t (id text, amount bigint, currency text)
+        WHERE o.id = t.id`.pipe(Effect.as(copies.map(() => Exit.void)))
+
+    /**
+     * Marks each PENDING order as being confirmed, after which CancelOrder refuses it; true also when it
+     * is already confirmed (a resumed saga), false when it was cancelled (or failed) first.
+     */
+    const markConfirmingMany = (orderIds: ReadonlyArray<OrderId>) =>
+      sql<{ id: string; status: OrderStatus }>`
+        UPDATE orders o SET confirming = (o.status = 'PENDING')
+        FROM jsonb_array_elements_text(${JSON.stringify(orderIds)}::jsonb) AS v (id)
+        WHERE o.id = v.id
+        RETURNING o.id, o.status`.pipe(
+        Effect.map((rows) => {
+          const status = new Map(rows.map((row) => [row.id, row.status]))
+          return orderIds.map((id) => Exit.succeed(status.get(id) === "PENDING" || status.get(id) === "CONFIRMED"))
+        }),
+      )
+
+    /**
+     * PENDING → CONFIRMED for each order, with its events in the same statement, written only for an
+     * order that moved (an order's events carry its id as their key). None for an order not PENDING.
+     */
+    const confirmMany = (
+      confirmations: ReadonlyArray<{ readonly orderId: OrderId; readonly events: ReadonlyArray<OutgoingEvent> }>,
+    ) =>
+      sql<OrderRow>`
+        WITH moved AS (
+          UPDATE orders o SET status = 'CONFIRMED', updated_at = now(), failure = NULL
+          FROM jsonb_array_elements_text(${JSON.stringify(confirmations.map(({ orderId }) => orderId))}::jsonb) AS v (id)
+          WHERE o.id = v.id AND o.status = 'PENDING'
+          RETURNING o.*),
+        events AS (${outbox.appendIf(
+          confirmations.flatMap(({ events }) => events),
+          sql`EXISTS (SELECT 1 FROM moved m WHERE m.id = e.event_key)`,
+        )})
+        SELECT * FROM moved`.pipe(
+        Effect.map((rows) => {
+          const moved = new Map(rows.map((row) => [row.id, row]))
+          return confirmations.map(({ orderId }) => Exit.succeed(Option.fromNullable(moved.get(orderId))))
+        }),
+      )
+
+    // Sagas at the same step reach these together (src/saga's beat); each runs once for all of them.
+    const copyItems = yield* makeGroupCommit(copyItemsMany)
+    const markConfirming = yield* makeGroupCommit(markConfirmingMany)
+    const confirm = yield* makeGroupCommit(confirmMany)
 
     /**
      * Moves an order between states only from the ones allowed, with what `alongside` adds (its event) in the
@@ -206,16 +265,6 @@ export class OrderRepository extends Effect.Service<OrderRepository>()("order/Or
         SELECT * FROM moved`.pipe(Effect.map((rows) => Option.fromNullable(rows[0])))
 
     /**
-     * Marks a PENDING order as being confirmed, after which CancelOrder refuses it; true also when it is
-     * already confirmed (a resumed saga), false when it was cancelled (or failed) first.
-     */
-    const markConfirming = (orderId: OrderId) =>
-      sql<{ status: OrderStatus }>`
-        UPDATE orders SET confirming = (status = 'PENDING') WHERE id = ${orderId} RETURNING status`.pipe(
-        Effect.map((rows) => rows[0]?.status === "PENDING" || rows[0]?.status === "CONFIRMED"),
-      )
-
-    /**
      * PENDING → CANCELLED unless the saga began confirming, with what `alongside` adds (the event) in the
      * same statement, done only if the order moved; returns None when not moved.
      */
@@ -231,6 +280,17 @@ export class OrderRepository extends Effect.Service<OrderRepository>()("order/Or
         ${withParts(alongside(sql`EXISTS (SELECT 1 FROM moved)`))}
         SELECT * FROM moved`.pipe(Effect.map((rows) => Option.fromNullable(rows[0])))
 
-    return { get, create, list, copyItems, transition, markConfirming, cancel }
+    return {
+      get,
+      create,
+      list,
+      copyItems: (orderId: OrderId, items: ReadonlyArray<CopiedItem>, total: Money) =>
+        copyItems({ orderId, items, total }),
+      transition,
+      markConfirming,
+      confirm: (orderId: OrderId, events: ReadonlyArray<OutgoingEvent>) => confirm({ orderId, events }),
+      cancel,
+    }
   }),
+  dependencies: [Outbox.Default],
 }) {}

@@ -5,8 +5,8 @@
 import { afterAll, expect, test } from "bun:test"
 import { SqlClient, type Statement } from "@effect/sql"
 import { Effect, Layer, Option } from "effect"
-import { OrderId, UserId } from "../../rpc/common.ts"
-import { IdempotencyKey } from "../../rpc/order.ts"
+import { Currency, Money, OrderId, UserId } from "../../rpc/common.ts"
+import { IdempotencyKey, OrderConfirmed } from "../../rpc/order.ts"
 import { PaymentMethodId } from "../../rpc/payment.ts"
 import { PostgresLive } from "../../src/postgres.ts"
 import { OrderRepository } from "../../services/order/repository.ts"
@@ -84,4 +84,64 @@ test("a cancel writes its part (the event) in its own statement only when the or
     }),
   )
   expect(written.keys).toEqual([written.pending])
+})
+
+test("orders at the same saga step share one statement each, and every order gets its own outcome", async () => {
+  const calls = (pattern: string) =>
+    adminQuery(
+      `SELECT coalesce(sum(s.calls), 0)::int AS calls FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+       WHERE d.datname = 'cm_${service}' AND s.query LIKE '${pattern}'`,
+      "postgres",
+    ).then((rows) => Number(rows[0]?.calls))
+  const patterns = ["%INSERT INTO order_items%", "%SET confirming%", "%UPDATE orders o SET status%"]
+  const before = await Promise.all(patterns.map(calls))
+  const outcome = await runtime.run(
+    Effect.gen(function* () {
+      const orders = yield* OrderRepository
+      const ids = yield* Effect.all(Array.from({ length: 6 }, () => place))
+      // The last is cancelled before its saga reaches the confirm step.
+      const cancelled = ids[5] as OrderId
+      yield* orders.cancel(cancelled)
+      const together = <A>(f: (id: OrderId) => Effect.Effect<A, unknown>) =>
+        Effect.all(ids.map(f), { concurrency: "unbounded" })
+      yield* together((id) =>
+        orders.copyItems(
+          id,
+          [{ sku: `sku-${id}`, name: "Thing", quantity: 2, unitAmount: 150, currency: "EUR" }],
+          new Money({ amount: 300, currency: Currency.make("EUR") }),
+        ),
+      )
+      const marked = yield* together((id) => orders.markConfirming(id))
+      const confirmed = yield* together((id) =>
+        Effect.flatMap(
+          OrderConfirmed.make(
+            {
+              orderId: id,
+              userId: UserId.make("u"),
+              total: new Money({ amount: 300, currency: Currency.make("EUR") }),
+              items: [],
+            },
+            { key: id },
+          ),
+          (event) => orders.confirm(id, [event]),
+        ),
+      )
+      const read = yield* together((id) => orders.get(id))
+      const sql = yield* SqlClient.SqlClient
+      const announced = yield* sql<{ event_key: string }>`
+        SELECT event_key FROM outbox WHERE event_type = 'order.confirmed' AND event_key IN ${sql.in(ids)}`
+      return { ids, marked, confirmed, read, announced: announced.map((row) => row.event_key) }
+    }),
+  )
+  const after = await Promise.all(patterns.map(calls))
+  expect(outcome.marked).toEqual([true, true, true, true, true, false])
+  expect(outcome.confirmed.map(Option.isSome)).toEqual([true, true, true, true, true, false])
+  expect(outcome.read.map((order) => order.status)).toEqual([...Array(5).fill("CONFIRMED"), "CANCELLED"])
+  for (const [index, order] of outcome.read.entries()) {
+    expect(order.items.map((item): string => item.sku)).toEqual([`sku-${outcome.ids[index]}`])
+    expect(order.total).toEqual(new Money({ amount: 300, currency: Currency.make("EUR") }))
+  }
+  expect(outcome.announced.sort()).toEqual(outcome.ids.slice(0, 5).sort())
+  // Six callers at each step; one statement per caller would be six.
+  for (const [index, count] of after.entries()) expect(count - (before[index] ?? 0)).toBeLessThan(3)
 })
