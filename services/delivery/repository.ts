@@ -5,7 +5,7 @@
  * Every state change writes its event to the outbox in the same transaction.
  */
 import { SqlClient, type SqlError } from "@effect/sql"
-import { Data, Effect } from "effect"
+import { Data, Effect, Exit } from "effect"
 import {
   type OrderId,
   type PostalAddress,
@@ -21,7 +21,9 @@ import {
   Zone,
   type ZoneId,
 } from "../../rpc/delivery.ts"
+import type { OutgoingEvent } from "../../src/events/envelope.ts"
 import { Outbox } from "../../src/events/outbox.ts"
+import { makeGroupCommit } from "../../src/group-commit.ts"
 import { isUniqueViolation } from "../../src/postgres.ts"
 
 interface ZoneRow {
@@ -101,8 +103,21 @@ export type Transition =
   | { readonly _tag: "Unchanged"; readonly shipment: Shipment }
   | { readonly _tag: "Missing" }
 
+interface Booking {
+  readonly orderId: string
+  readonly slot: BookableSlot
+  readonly address: PostalAddress
+}
+
+interface PreparedBooking extends Booking {
+  readonly id: string
+  readonly event: OutgoingEvent
+}
+
+type BookingError = NoRoom | NoSuchSlot | OrderAlreadyBooked | SqlError.SqlError
+
 export class DeliveryRepository extends Effect.Service<DeliveryRepository>()("delivery/DeliveryRepository", {
-  effect: Effect.gen(function* () {
+  scoped: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const outbox = yield* Outbox
 
@@ -170,15 +185,45 @@ export class DeliveryRepository extends Effect.Service<DeliveryRepository>()("de
         ORDER BY starts_at, id`.pipe(Effect.map((rows) => rows.map(toSlot)))
 
     /**
-     * The zone's slots with room starting at or after `earliest`, earliest first — none when the order
-     * already has a shipment, so a repeat costs no more than this one read to tell.
+     * For each request, the zone's slots with room starting at or after `earliest`, earliest first — none
+     * when the order already has a shipment, so a repeat costs no more than this one read to tell.
      */
-    const candidateSlots = (zoneId: string, earliest: Date, limit: number, orderId: string) =>
-      sql<BookableSlot>`
-        SELECT id, zone_id, starts_at, ends_at FROM slots
-        WHERE zone_id = ${zoneId} AND starts_at >= ${earliest} AND booked < capacity
-          AND NOT EXISTS (SELECT 1 FROM shipments WHERE order_id = ${orderId})
-        ORDER BY starts_at, id LIMIT ${limit}`
+    const candidateSlotsMany = (
+      requests: ReadonlyArray<{
+        readonly zoneId: string
+        readonly earliest: Date
+        readonly limit: number
+        readonly orderId: string
+      }>,
+    ) =>
+      sql<BookableSlot & { readonly i: number }>`
+        SELECT v.i, c.id, c.zone_id, c.starts_at, c.ends_at
+        FROM jsonb_to_recordset(${JSON.stringify(
+          requests.map((request, i) => ({
+            i,
+            zone_id: request.zoneId,
+            earliest: request.earliest.toISOString(),
+            lim: request.limit,
+            order_id: request.orderId,
+          })),
+        )}::jsonb) AS v (i int, zone_id text, earliest timestamptz, lim int, order_id text)
+        CROSS JOIN LATERAL (
+          SELECT id, zone_id, starts_at, ends_at FROM slots
+          WHERE zone_id = v.zone_id AND starts_at >= v.earliest AND booked < capacity
+            AND NOT EXISTS (SELECT 1 FROM shipments WHERE order_id = v.order_id)
+          ORDER BY starts_at, id LIMIT v.lim) c
+        ORDER BY v.i, c.starts_at, c.id`.pipe(
+        Effect.map((rows) =>
+          requests.map((_, i) =>
+            Exit.succeed(
+              rows
+                .filter((row) => row.i === i)
+                .map(({ id, zone_id, starts_at, ends_at }): BookableSlot => ({ id, zone_id, starts_at, ends_at })),
+            ),
+          ),
+        ),
+      )
+    const candidates = yield* makeGroupCommit(candidateSlotsMany)
 
     const findShipment = (ref: ShipmentRef) =>
       sql<ShipmentRow>`${shipmentSelect} WHERE ${refCondition(ref)}`.pipe(
@@ -188,33 +233,53 @@ export class DeliveryRepository extends Effect.Service<DeliveryRepository>()("de
         }),
       )
 
-    /**
-     * Takes a place in the slot and records the order's shipment with its event, in one statement. When
-     * a racing booking of the same order committed first, the insert breaks the order's unique index and
-     * the whole statement — the place taken in it included — rolls back.
-     */
-    const book = (orderId: string, slot: BookableSlot, address: PostalAddress) =>
+    const prepare = (booking: Booking) =>
       Effect.gen(function* () {
         const id = `shp_${crypto.randomUUID()}`
         const event = yield* ShipmentBooked.make(
           {
             shipmentId: id as ShipmentId,
-            orderId: orderId as OrderId,
-            slotId: slot.id as SlotId,
-            zoneId: slot.zone_id as ZoneId,
-            startsAt: slot.starts_at,
-            endsAt: slot.ends_at,
+            orderId: booking.orderId as OrderId,
+            slotId: booking.slot.id as SlotId,
+            zoneId: booking.slot.zone_id as ZoneId,
+            startsAt: booking.slot.starts_at,
+            endsAt: booking.slot.ends_at,
           },
-          { key: orderId },
+          { key: booking.orderId },
         )
+        return { ...booking, id, event } satisfies PreparedBooking
+      }).pipe(Effect.orDie)
+
+    const shipmentOf = (booking: PreparedBooking, row: { created_at: Date; updated_at: Date }) =>
+      toShipment({
+        id: booking.id,
+        order_id: booking.orderId,
+        slot_id: booking.slot.id,
+        zone_id: booking.slot.zone_id,
+        starts_at: booking.slot.starts_at,
+        ends_at: booking.slot.ends_at,
+        address: booking.address,
+        status: "booked",
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+      })
+
+    /**
+     * Takes a place in the slot and records the order's shipment with its event, in one statement. When
+     * a racing booking of the same order committed first, the insert breaks the order's unique index and
+     * the whole statement — the place taken in it included — rolls back.
+     */
+    const bookOne = (booking: PreparedBooking) =>
+      Effect.gen(function* () {
         const inserted = yield* sql<{ created_at: Date; updated_at: Date }>`
           WITH taken AS (
-            UPDATE slots SET booked = booked + 1 WHERE id = ${slot.id} AND booked < capacity RETURNING id),
+            UPDATE slots SET booked = booked + 1 WHERE id = ${booking.slot.id} AND booked < capacity RETURNING id),
           booked AS (
             INSERT INTO shipments (id, order_id, slot_id, address, status)
-            SELECT ${id}, ${orderId}, taken.id, ${JSON.stringify(address)}::jsonb, 'booked' FROM taken
+            SELECT ${booking.id}, ${booking.orderId}, taken.id, ${JSON.stringify(booking.address)}::jsonb, 'booked'
+            FROM taken
             RETURNING created_at, updated_at),
-          event AS (${outbox.appendIf([event], sql`EXISTS (SELECT 1 FROM booked)`)})
+          event AS (${outbox.appendIf([booking.event], sql`EXISTS (SELECT 1 FROM booked)`)})
           SELECT created_at, updated_at FROM booked`.pipe(
           Effect.catchIf(
             (error) => isUniqueViolation(error, "shipments_order_id_key"),
@@ -224,22 +289,86 @@ export class DeliveryRepository extends Effect.Service<DeliveryRepository>()("de
         const row = inserted[0]
         if (row === undefined) {
           // No room (or no slot): only now is the slot read, to tell which.
-          const existing = first(yield* sql<SlotRow>`SELECT ${slotColumns} FROM slots WHERE id = ${slot.id}`)
+          const existing = first(yield* sql<SlotRow>`SELECT ${slotColumns} FROM slots WHERE id = ${booking.slot.id}`)
           return yield* existing === undefined ? new NoSuchSlot() : new NoRoom({ capacity: existing.capacity })
         }
-        return toShipment({
-          id,
-          order_id: orderId,
-          slot_id: slot.id,
-          zone_id: slot.zone_id,
-          starts_at: slot.starts_at,
-          ends_at: slot.ends_at,
-          address,
-          status: "booked",
-          created_at: row.created_at,
-          updated_at: row.updated_at,
+        return shipmentOf(booking, row)
+      })
+
+    /**
+     * The bookings of one moment in one statement: each slot's row is locked once and gives as many of its
+     * bookings a place as it has room for, in the order they came; the others get NoRoom (or NoSuchSlot).
+     * Should one order already be booked (its unique index breaks, and the statement rolls back whole), the
+     * bookings are made one by one instead, so only that order's caller is refused.
+     */
+    const bookMany = (bookings: ReadonlyArray<PreparedBooking>) =>
+      Effect.gen(function* () {
+        if (bookings.length === 1) return [yield* Effect.exit(bookOne(bookings[0] as PreparedBooking))]
+        const rows = yield* sql<{
+          kind: "booked" | "slot"
+          id: string
+          created_at: Date | null
+          updated_at: Date | null
+          capacity: number | null
+        }>`
+          WITH req AS (
+            SELECT * FROM jsonb_to_recordset(${JSON.stringify(
+              bookings.map((booking, i) => ({
+                i,
+                id: booking.id,
+                order_id: booking.orderId,
+                slot_id: booking.slot.id,
+                address: booking.address,
+                event_id: booking.event.id,
+              })),
+            )}::jsonb) AS r (i int, id text, order_id text, slot_id text, address jsonb, event_id text)),
+          cur AS (
+            SELECT s.id, s.booked, s.capacity FROM slots s
+            WHERE s.id IN (SELECT slot_id FROM req) ORDER BY s.id FOR UPDATE),
+          granted AS (
+            SELECT ranked.* FROM (
+              SELECT req.*, row_number() OVER (PARTITION BY req.slot_id ORDER BY req.i) AS rn FROM req) ranked
+            JOIN cur ON cur.id = ranked.slot_id
+            WHERE ranked.rn <= cur.capacity - cur.booked),
+          taken AS (
+            UPDATE slots s SET booked = s.booked + g.n
+            FROM (SELECT slot_id, count(*)::int AS n FROM granted GROUP BY slot_id) g
+            WHERE s.id = g.slot_id
+            RETURNING s.id),
+          booked AS (
+            INSERT INTO shipments (id, order_id, slot_id, address, status)
+            SELECT id, order_id, slot_id, address, 'booked' FROM granted
+            RETURNING id, created_at, updated_at),
+          event AS (${outbox.appendIf(
+            bookings.map((booking) => booking.event),
+            sql`EXISTS (SELECT 1 FROM granted g WHERE g.event_id = e.event_id::text)`,
+          )})
+          SELECT 'booked' AS kind, id, created_at, updated_at, NULL::int AS capacity FROM booked
+          UNION ALL
+          SELECT 'slot', id, NULL, NULL, capacity FROM cur`.pipe(
+          Effect.map((rows) => ({ rows })),
+          Effect.catchIf(
+            (error) => isUniqueViolation(error, "shipments_order_id_key"),
+            () => Effect.succeed(undefined),
+          ),
+        )
+        if (rows === undefined) return yield* Effect.forEach(bookings, (booking) => Effect.exit(bookOne(booking)))
+        const booked = new Map<string, { created_at: Date; updated_at: Date }>()
+        const capacity = new Map<string, number>()
+        for (const row of rows.rows) {
+          if (row.kind === "slot") capacity.set(row.id, row.capacity ?? 0)
+          else if (row.created_at !== null && row.updated_at !== null) {
+            booked.set(row.id, { created_at: row.created_at, updated_at: row.updated_at })
+          }
+        }
+        return bookings.map((booking): Exit.Exit<Shipment, BookingError> => {
+          const row = booked.get(booking.id)
+          if (row !== undefined) return Exit.succeed(shipmentOf(booking, row))
+          const slotCapacity = capacity.get(booking.slot.id)
+          return Exit.fail(slotCapacity === undefined ? new NoSuchSlot() : new NoRoom({ capacity: slotCapacity }))
         })
-      }).pipe(Effect.catchTag("ParseError", Effect.die))
+      })
+    const booking = yield* makeGroupCommit(bookMany)
 
     /**
      * Moves a shipment from `from` to `to` with its event, in one transaction. Only a shipment in `from`
@@ -291,9 +420,12 @@ export class DeliveryRepository extends Effect.Service<DeliveryRepository>()("de
       createSlot,
       findSlot,
       listSlots,
-      candidateSlots,
+      candidateSlots: (zoneId: string, earliest: Date, limit: number, orderId: string) =>
+        candidates({ zoneId, earliest, limit, orderId }),
       findShipment,
-      book,
+      /** Takes a place in the slot and records the order's shipment with its event (bookMany). */
+      book: (orderId: string, slot: BookableSlot, address: PostalAddress) =>
+        Effect.flatMap(prepare({ orderId, slot, address }), booking),
       transition,
     } as const
   }),

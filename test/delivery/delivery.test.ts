@@ -237,6 +237,36 @@ describe("BookSlot", () => {
       }),
     ))
 
+  test("bookings arriving together share statements: the earliest slot fills in their order, the rest go on to the next", () =>
+    run(
+      Effect.gen(function* () {
+        const delivery = yield* DeliveryClient
+        const { zone, slots } = yield* zoneWithSlots([5, 10])
+        const calls = Effect.promise(() =>
+          adminQuery(
+            `SELECT coalesce(sum(s.calls), 0)::int AS calls FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+             WHERE d.datname = '${database}' AND s.query LIKE '%INSERT INTO shipments%'`,
+            "postgres",
+          ),
+        ).pipe(Effect.map((rows) => Number(rows[0]?.calls)))
+        const before = yield* calls
+        const shipments = yield* Effect.all(
+          Array.from({ length: 12 }, () =>
+            delivery.BookSlot({ orderId: order(), zoneId: zone.id, earliest: at(0), address }),
+          ),
+          { concurrency: "unbounded" },
+        )
+        const statements = (yield* calls) - before
+        const inFirst = shipments.filter((shipment) => shipment.slotId === slots[0]!.id).length
+        expect([inFirst, shipments.length - inFirst]).toEqual([5, 7])
+        expect(yield* slotBooked(slots[0]!.id)).toEqual({ booked: 5, shipments: 5 })
+        expect(yield* slotBooked(slots[1]!.id)).toEqual({ booked: 7, shipments: 7 })
+        // One statement per booking would be twelve (and more for those that lost the first slot).
+        expect(statements).toBeGreaterThan(0)
+        expect(statements).toBeLessThan(6)
+      }),
+    ))
+
   test("20 racing bookings of one order take one place", () =>
     run(
       Effect.gen(function* () {
