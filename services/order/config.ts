@@ -25,8 +25,8 @@ export const sagaConcurrencyMax = Config.integer("SAGA_CONCURRENCY_MAX").pipe(Co
 export const checkoutMaxQueueSeconds = Config.number("CHECKOUT_MAX_QUEUE_SECONDS").pipe(Config.withDefault(3))
 
 /**
- * `SAGA_STEP_BEAT_MS` (20): checkout sagas take each step on a shared beat of this many milliseconds, so
+ * `SAGA_STEP_BEAT_MS` (50): checkout sagas take each step on a shared beat of this many milliseconds, so
  * the sagas reaching a step together share its statements and round trips in every service behind it
  * (src/saga/runner.ts); 0 lets each step go at once. Costs half a beat per step on average, after the 201.
  */
-export const sagaStepBeatMillis = Config.integer("SAGA_STEP_BEAT_MS").pipe(Config.withDefault(20))
+export const sagaStepBeatMillis = Config.integer("SAGA_STEP_BEAT_MS").pipe(Config.withDefault(50))
