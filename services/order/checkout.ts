@@ -4,7 +4,7 @@
  * sagas a crash left. A checkout that the sagas already waiting would keep waiting too long is refused
  * before anything is written. The saga itself is in checkout-saga.ts.
  */
-import { Effect, Option } from "effect"
+import { Duration, Effect, Option, Schedule } from "effect"
 import { OrderId } from "../../rpc/common.ts"
 import { ZoneId } from "../../rpc/delivery.ts"
 import { CheckoutOverloaded, OrderCreated } from "../../rpc/order.ts"
@@ -16,6 +16,7 @@ import {
   checkoutDeadlineSeconds,
   checkoutMaxQueueSeconds,
   sagaStepBeatMillis,
+  sagaStepRetrySeconds,
   sagaConcurrencyMax,
   sagaLeaseMillis,
   sagaRecoveryIntervalMillis,
@@ -34,6 +35,11 @@ export class Checkout extends Effect.Service<Checkout>()("order/Checkout", {
       concurrency: { max: yield* sagaConcurrencyMax },
       maxQueueSeconds: yield* checkoutMaxQueueSeconds,
       stepBeatMillis: yield* sagaStepBeatMillis,
+      stepRetry: Schedule.exponential("50 millis").pipe(
+        Schedule.union(Schedule.spaced("1 second")),
+        Schedule.jittered,
+        Schedule.upTo(Duration.seconds(yield* sagaStepRetrySeconds)),
+      ),
     })
 
     /** The order PENDING with its saga running, or the order an earlier request with the same key made. */

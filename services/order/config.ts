@@ -30,3 +30,10 @@ export const checkoutMaxQueueSeconds = Config.number("CHECKOUT_MAX_QUEUE_SECONDS
  * (src/saga/runner.ts); 0 lets each step go at once. Costs half a beat per step on average, after the 201.
  */
 export const sagaStepBeatMillis = Config.integer("SAGA_STEP_BEAT_MS").pipe(Config.withDefault(50))
+
+/**
+ * `SAGA_STEP_RETRY_SECONDS` (10): how long a checkout step keeps retrying a transient error (a service
+ * restarting, a broken connection) — backing off from 50 ms to 1 s between tries — before the saga unwinds.
+ * Long enough to ride out a restart of the service behind the step.
+ */
+export const sagaStepRetrySeconds = Config.number("SAGA_STEP_RETRY_SECONDS").pipe(Config.withDefault(10))

@@ -153,6 +153,8 @@ export const run = <Input, Results extends Record<string, unknown>, R>(
     readonly created?: { readonly input: unknown; readonly firstStepStarted?: boolean }
     /** Waited for before each forward step acts (a shared beat that makes sagas act together). */
     readonly beforeStep?: Effect.Effect<void>
+    /** How a step without a `retry` of its own retries transient errors (default: 4 retries from 50 ms). */
+    readonly retry?: Schedule.Schedule<unknown, unknown>
   } = {},
 ): Effect.Effect<SagaOutcome, SagaLogError | CompensationIncomplete, R | SagaLog> =>
   Effect.gen(function* () {
@@ -233,7 +235,7 @@ export const run = <Input, Results extends Record<string, unknown>, R>(
           ),
         )
         const outcome = yield* attempt.pipe(
-          Effect.retry({ schedule: definition.retry ?? defaultRetry, while: isTransient }),
+          Effect.retry({ schedule: definition.retry ?? options.retry ?? defaultRetry, while: isTransient }),
           (effect) => timed(step.name, effect),
           Effect.either,
           Effect.withSpan(`Saga.${saga.name}.${step.name}`, { attributes: { sagaId } }),

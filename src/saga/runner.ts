@@ -46,6 +46,8 @@ export interface SagaRunnerOptions {
    * average.
    */
   readonly stepBeatMillis?: number
+  /** How steps without a `retry` of their own retry transient errors (the engine's default otherwise). */
+  readonly stepRetry?: Schedule.Schedule<unknown, unknown>
 }
 
 type AnySaga<R> = Saga.Saga<unknown, Record<string, unknown>, R>
@@ -119,6 +121,7 @@ export const makeSagaRunner = <R>(sagas: ReadonlyArray<AnySaga<R>>, options: Sag
             service: options.service,
             ...(created === undefined ? {} : { created }),
             ...(stepBeat === undefined ? {} : { beforeStep: stepBeat }),
+            ...(options.stepRetry === undefined ? {} : { retry: options.stepRetry }),
           }),
         ).pipe(
           Effect.tap((outcome) =>

@@ -34,6 +34,8 @@ beforeAll(async () => {
   world = await startCheckoutWorld({
     DATABASE_NAME_SUFFIX: "_checkout_test",
     PAYMENT_PROVIDER_LATENCY_MS: "300",
+    // A step gives up on a service that stays down after a second (the default rides out a 10 s restart).
+    SAGA_STEP_RETRY_SECONDS: "1",
   })
 }, 180_000)
 

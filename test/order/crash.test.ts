@@ -1,9 +1,10 @@
 /**
  * The crash test of the checkout saga: a few hundred checkouts while a service is killed with SIGKILL
- * at random moments and restarted — the order service (its saga log writes are group-committed), then
- * the cart and the inventory services (whose writes are batched across checkouts). Afterwards every
- * order is terminal, no SKU is oversold, no payment is captured without a confirmed order or a full
- * refund, no key made two orders, and stock, payments and orders reconcile. The figures are printed.
+ * at random moments and restarted — the order service (its saga log and order writes are group-committed),
+ * then the cart and the inventory services, then payment and delivery (whose writes are all batched across
+ * checkouts). Afterwards every order is terminal, no SKU is oversold, no payment is captured without a
+ * confirmed order or a full refund, every confirmed order has one booked shipment and no failed one keeps
+ * one, no key made two orders, and stock, payments and orders reconcile. The figures are printed.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test"
 import { Effect, Schedule } from "effect"
@@ -13,6 +14,7 @@ import type { ServiceName } from "../../src/config.ts"
 import {
   CartClient,
   type CheckoutWorld,
+  DeliveryClient,
   type Clients,
   checkout,
   deliveryZone,
@@ -133,7 +135,19 @@ const survive = async (victims: ReadonlyArray<ServiceName>) => {
           ),
         )
       const charged = yield* Effect.forEach(finals, paymentOf, { concurrency: 16 })
-      return { perUser, stock, charged }
+      const delivery = yield* DeliveryClient
+      const shipped = yield* Effect.forEach(
+        finals,
+        (order) =>
+          throughCrashes(
+            delivery.GetShipment({ orderId: order.id }).pipe(
+              Effect.map((shipment) => shipment.status),
+              Effect.catchTag("ShipmentNotFound", () => Effect.succeed("none" as const)),
+            ),
+          ),
+        { concurrency: 16 },
+      )
+      return { perUser, stock, charged, shipped }
     }),
   )
 
@@ -151,7 +165,12 @@ const survive = async (victims: ReadonlyArray<ServiceName>) => {
   let capturedWithoutOrder = 0
   let confirmedUnpaid = 0
   let refundedTwice = 0
+  let confirmedUnbooked = 0
+  let failedStillBooked = 0
   finals.forEach((order, i) => {
+    const shipment = report.shipped[i]
+    if (order.status === "CONFIRMED" && shipment !== "booked") confirmedUnbooked++
+    if (order.status === "FAILED" && shipment === "booked") failedStillBooked++
     const payment = report.charged[i]
     if (order.status === "CONFIRMED" && (payment?.status !== "captured" || payment.refunded !== 0)) confirmedUnpaid++
     if (order.status === "FAILED" && payment?.status === "captured" && payment.refunded !== payment.amount) {
@@ -181,6 +200,8 @@ const survive = async (victims: ReadonlyArray<ServiceName>) => {
         capturedWithoutConfirmedOrderOrRefund: capturedWithoutOrder,
         confirmedWithoutCapture: confirmedUnpaid,
         overRefunded: refundedTwice,
+        confirmedWithoutShipment: confirmedUnbooked,
+        failedWithShipment: failedStillBooked,
       },
       null,
       2,
@@ -202,6 +223,8 @@ const survive = async (victims: ReadonlyArray<ServiceName>) => {
   expect(capturedWithoutOrder).toBe(0)
   expect(confirmedUnpaid).toBe(0)
   expect(refundedTwice).toBe(0)
+  expect(confirmedUnbooked).toBe(0)
+  expect(failedStillBooked).toBe(0)
 }
 
 test(
@@ -213,5 +236,11 @@ test(
 test(
   "checkouts survive SIGKILLs of the cart and inventory services mid-batch: nothing acknowledged lost or doubled",
   () => survive(["cart", "inventory"]),
+  600_000,
+)
+
+test(
+  "checkouts survive SIGKILLs of the payment and delivery services mid-batch: nothing acknowledged lost or doubled",
+  () => survive(["payment", "delivery"]),
   600_000,
 )
