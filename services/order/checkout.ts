@@ -35,6 +35,8 @@ export class Checkout extends Effect.Service<Checkout>()("order/Checkout", {
       concurrency: { max: yield* sagaConcurrencyMax },
       maxQueueSeconds: yield* checkoutMaxQueueSeconds,
       stepBeatMillis: yield* sagaStepBeatMillis,
+      // A run still going at the checkout's deadline is interrupted; recovery then compensates it as overdue.
+      runTimeout: Duration.seconds(deadlineSeconds),
       stepRetry: Schedule.exponential("50 millis").pipe(
         Schedule.union(Schedule.spaced("1 second")),
         Schedule.jittered,

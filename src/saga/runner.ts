@@ -12,7 +12,7 @@
  * front instead of accepted and left to time out.
  */
 import type { Statement } from "@effect/sql"
-import { Duration, Effect, FiberSet, Option, Schedule } from "effect"
+import { Data, Duration, Effect, FiberSet, Option, Schedule } from "effect"
 import { makeGradientLimit } from "./adaptive-limit.ts"
 import { makeFifoGate } from "./fifo-gate.ts"
 import { makeBeat } from "./beat.ts"
@@ -48,9 +48,21 @@ export interface SagaRunnerOptions {
   readonly stepBeatMillis?: number
   /** How steps without a `retry` of their own retry transient errors (the engine's default otherwise). */
   readonly stepRetry?: Schedule.Schedule<unknown, unknown>
+  /**
+   * A run taking longer than this (default 2 minutes) is interrupted and its lease released, so a step that
+   * hangs cannot hold its saga for ever: the recovery loop resumes it, or compensates it once overdue. One
+   * bound per run, not one timeout per step (which costs two fibers each).
+   */
+  readonly runTimeout?: Duration.DurationInput
 }
 
 type AnySaga<R> = Saga.Saga<unknown, Record<string, unknown>, R>
+
+/** A run outlasted the runner's `runTimeout`: it was interrupted and its saga is left to the recovery loop. */
+export class RunTimedOut extends Data.TaggedError("RunTimedOut")<{
+  readonly sagaId: string
+  readonly millis: number
+}> {}
 
 export const makeSagaRunner = <R>(sagas: ReadonlyArray<AnySaga<R>>, options: SagaRunnerOptions) =>
   Effect.gen(function* () {
@@ -105,6 +117,7 @@ export const makeSagaRunner = <R>(sagas: ReadonlyArray<AnySaga<R>>, options: Sag
       )
     yield* Effect.forkScoped(log.renewAll.pipe(Effect.ignore, Effect.repeat(Schedule.spaced(renewEvery))))
 
+    const runTimeout = Duration.decode(options.runTimeout ?? Duration.minutes(2))
     const stepBeat = (options.stepBeatMillis ?? 0) > 0 ? makeBeat(options.stepBeatMillis ?? 0) : undefined
 
     const drive = (
@@ -122,7 +135,12 @@ export const makeSagaRunner = <R>(sagas: ReadonlyArray<AnySaga<R>>, options: Sag
             ...(created === undefined ? {} : { created }),
             ...(stepBeat === undefined ? {} : { beforeStep: stepBeat }),
             ...(options.stepRetry === undefined ? {} : { retry: options.stepRetry }),
-          }),
+          }).pipe(
+            Effect.timeoutFail({
+              duration: runTimeout,
+              onTimeout: () => new RunTimedOut({ sagaId: id, millis: Duration.toMillis(runTimeout) }),
+            }),
+          ),
         ).pipe(
           Effect.tap((outcome) =>
             Effect.sync(() => sagaRuns.inc({ service: options.service, saga: saga.name, outcome: outcome.state })),

@@ -232,4 +232,44 @@ describe("PostgreSQL saga log", () => {
     expect(Option.getOrThrow(outcome.failure).tag).toBe("DeadlineExceeded")
     expect(calls).toEqual(["credit 9"])
   })
+
+  test("a run hanging past the runner's runTimeout is interrupted and released; the next recovery pass finishes it", async () => {
+    const calls: Array<string> = []
+    let hangs = 1
+    const hangsOnce = Saga.make("hangs-once", Input).step("wait", {
+      result: Schema.Literal("done"),
+      action: () =>
+        Effect.suspend(() => {
+          calls.push("wait")
+          return hangs-- > 0 ? Effect.never : Effect.succeed("done" as const)
+        }),
+    })
+    const id = crypto.randomUUID()
+    const outcome = await runtime.run(
+      withLog(
+        "owner-hang",
+        "5 seconds",
+        Effect.scoped(
+          Effect.gen(function* () {
+            const runner = yield* makeSagaRunner([hangsOnce], {
+              service: "test",
+              recoveryInterval: "1 hour",
+              runTimeout: "300 millis",
+            })
+            yield* Effect.flatMap(SagaLog, (log) =>
+              log.create(id, "hangs-once", { amount: 1 }, new Date(Date.now() + 60_000)),
+            )
+            yield* runner.start(id, "hangs-once")
+            yield* Effect.sleep("600 millis")
+            const afterTimeout = yield* runner.running
+            yield* runner.recover
+            return { afterTimeout, done: yield* completed(id) }
+          }),
+        ),
+      ),
+    )
+    // Interrupted and let go (nothing running), then resumed by the recovery pass and completed.
+    expect(outcome).toEqual({ afterTimeout: 0, done: true })
+    expect(calls).toEqual(["wait", "wait"])
+  })
 })
