@@ -75,6 +75,13 @@ export const isForeignKeyViolation = (error: unknown, constraint?: string) =>
 export const dieOnSql = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.catchIf(effect, (error): error is Extract<E, SqlError> => error instanceof SqlError, Effect.die)
 
+/**
+ * Rows handed to one statement as a table: `jsonb_to_recordset($1::jsonb) AS <alias (typed columns)>`. One
+ * parameter however many rows, so a batch of any size is the same prepared statement.
+ */
+export const recordset = (sql: SqlClient.SqlClient, rows: ReadonlyArray<object>, aliasAndColumns: string) =>
+  sql`jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS ${sql.literal(aliasAndColumns)}`
+
 /** `f` with its SQL errors turned into defects (`dieOnSql`). */
 export const dying =
   <Args extends ReadonlyArray<unknown>, A, E, R>(f: (...args: Args) => Effect.Effect<A, E, R>) =>

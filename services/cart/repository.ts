@@ -18,7 +18,7 @@ import {
   type UserId,
 } from "../../rpc/cart.ts"
 import type { Currency, ProductId } from "../../rpc/common.ts"
-import { onGuardFailure } from "../../src/postgres.ts"
+import { onGuardFailure, recordset } from "../../src/postgres.ts"
 
 /** A cart changed since the batch read it; nothing of the batch was written. */
 export class CartsOutdated extends Data.TaggedError("CartsOutdated")<{}> {}
@@ -255,22 +255,26 @@ export class CartRepository extends Effect.Service<CartRepository>()("cart/CartR
         : sql`
             WITH changed AS (
               UPDATE carts c SET status = v.status, order_id = v.order_id, version = c.version + 1, updated_at = now()
-              FROM jsonb_to_recordset(${JSON.stringify(
+              FROM ${recordset(
+                sql,
                 changes.map((change) => ({
                   id: change.cartId,
                   version: change.version,
                   status: change.status,
                   order_id: change.orderId,
                 })),
-              )}::jsonb) AS v (id text, version int, status text, order_id text)
+                "v (id text, version int, status text, order_id text)",
+              )}
               WHERE c.id = v.id AND c.version = v.version
               RETURNING 1),
             replied AS (
               INSERT INTO cart_command_replies (order_id, command, reply)
               SELECT v.order_id, v.command, v.reply
-              FROM jsonb_to_recordset(${JSON.stringify(
+              FROM ${recordset(
+                sql,
                 replies.map((entry) => ({ order_id: entry.orderId, command: entry.command, reply: entry.reply })),
-              )}::jsonb) AS v (order_id text, command text, reply jsonb)
+                "v (order_id text, command text, reply jsonb)",
+              )}
               ON CONFLICT (order_id, command) DO NOTHING)
             SELECT cm_guard((SELECT count(*) FROM changed) = ${changes.length}, 'carts') AS ok`.pipe(
             Effect.asVoid,

@@ -24,7 +24,7 @@ import {
 import type { OutgoingEvent } from "../../src/events/envelope.ts"
 import { Outbox } from "../../src/events/outbox.ts"
 import { makeGroupCommit } from "../../src/group-commit.ts"
-import { isUniqueViolation } from "../../src/postgres.ts"
+import { isUniqueViolation, recordset } from "../../src/postgres.ts"
 
 interface ZoneRow {
   readonly id: string
@@ -198,7 +198,8 @@ export class DeliveryRepository extends Effect.Service<DeliveryRepository>()("de
     ) =>
       sql<BookableSlot & { readonly i: number }>`
         SELECT v.i, c.id, c.zone_id, c.starts_at, c.ends_at
-        FROM jsonb_to_recordset(${JSON.stringify(
+        FROM ${recordset(
+          sql,
           requests.map((request, i) => ({
             i,
             zone_id: request.zoneId,
@@ -206,7 +207,8 @@ export class DeliveryRepository extends Effect.Service<DeliveryRepository>()("de
             lim: request.limit,
             order_id: request.orderId,
           })),
-        )}::jsonb) AS v (i int, zone_id text, earliest timestamptz, lim int, order_id text)
+          "v (i int, zone_id text, earliest timestamptz, lim int, order_id text)",
+        )}
         CROSS JOIN LATERAL (
           SELECT id, zone_id, starts_at, ends_at FROM slots
           WHERE zone_id = v.zone_id AND starts_at >= v.earliest AND booked < capacity
@@ -312,7 +314,8 @@ export class DeliveryRepository extends Effect.Service<DeliveryRepository>()("de
           capacity: number | null
         }>`
           WITH req AS (
-            SELECT * FROM jsonb_to_recordset(${JSON.stringify(
+            SELECT * FROM ${recordset(
+              sql,
               bookings.map((booking, i) => ({
                 i,
                 id: booking.id,
@@ -321,7 +324,8 @@ export class DeliveryRepository extends Effect.Service<DeliveryRepository>()("de
                 address: booking.address,
                 event_id: booking.event.id,
               })),
-            )}::jsonb) AS r (i int, id text, order_id text, slot_id text, address jsonb, event_id text)),
+              "r (i int, id text, order_id text, slot_id text, address jsonb, event_id text)",
+            )}),
           cur AS (
             SELECT s.id, s.booked, s.capacity FROM slots s
             WHERE s.id IN (SELECT slot_id FROM req) ORDER BY s.id FOR UPDATE),

@@ -18,7 +18,7 @@ import {
   StockItem,
   UnknownSku,
 } from "../../rpc/inventory.ts"
-import { onGuardFailure } from "../../src/postgres.ts"
+import { onGuardFailure, recordset } from "../../src/postgres.ts"
 
 export interface StockRow {
   readonly sku: string
@@ -162,8 +162,7 @@ export class StockRepository extends Effect.Service<StockRepository>()("inventor
           : sql`UNION ALL
             SELECT 'm', to_jsonb(m) FROM (
               SELECT m.kind, m.reference, m.sku FROM stock_movements m
-              JOIN jsonb_to_recordset(${JSON.stringify(needs.movementKeys)}::jsonb)
-                AS k(kind text, reference text, sku text)
+              JOIN ${recordset(sql, needs.movementKeys, "k (kind text, reference text, sku text)")}
                 ON m.kind = k.kind AND m.reference = k.reference AND m.sku = k.sku) m`
       return sql<{ source: "r" | "s" | "m"; row: unknown }>`
         SELECT 'r' AS source, to_jsonb(r) AS row FROM (
@@ -212,8 +211,7 @@ export class StockRepository extends Effect.Service<StockRepository>()("inventor
           write: sql`UPDATE stock_items s
               SET available = v.available, reserved = v.reserved, committed = v.committed,
                   version = s.version + 1, updated_at = now()
-              FROM jsonb_to_recordset(${JSON.stringify(writes.updates)}::jsonb)
-                AS v(sku text, available int, reserved int, committed int, version bigint)
+              FROM ${recordset(sql, writes.updates, "v (sku text, available int, reserved int, committed int, version bigint)")}
               WHERE s.sku = v.sku AND s.version = v.version
               RETURNING 1`,
         })
@@ -225,8 +223,7 @@ export class StockRepository extends Effect.Service<StockRepository>()("inventor
           rows: writes.inserts.length,
           write: sql`INSERT INTO stock_items (sku, available, reserved, committed, version)
               SELECT v.sku, v.available, v.reserved, v.committed, 0
-              FROM jsonb_to_recordset(${JSON.stringify(writes.inserts)}::jsonb)
-                AS v(sku text, available int, reserved int, committed int)
+              FROM ${recordset(sql, writes.inserts, "v (sku text, available int, reserved int, committed int)")}
               ON CONFLICT (sku) DO NOTHING
               RETURNING 1`,
         })
@@ -238,8 +235,7 @@ export class StockRepository extends Effect.Service<StockRepository>()("inventor
           rows: writes.newReservations.length,
           write: sql`INSERT INTO reservations (id, order_id, status, lines, expires_at)
               SELECT v.id, v.order_id, v.status, v.lines, v.expires_at
-              FROM jsonb_to_recordset(${JSON.stringify(writes.newReservations)}::jsonb)
-                AS v(id text, order_id text, status text, lines jsonb, expires_at timestamptz)
+              FROM ${recordset(sql, writes.newReservations, "v (id text, order_id text, status text, lines jsonb, expires_at timestamptz)")}
               ON CONFLICT (id) DO NOTHING
               RETURNING 1`,
         })
@@ -250,7 +246,7 @@ export class StockRepository extends Effect.Service<StockRepository>()("inventor
           what: "reservation status",
           rows: writes.finished.length,
           write: sql`UPDATE reservations r SET status = v.status, updated_at = now()
-              FROM jsonb_to_recordset(${JSON.stringify(writes.finished)}::jsonb) AS v(id text, status text)
+              FROM ${recordset(sql, writes.finished, "v (id text, status text)")}
               WHERE r.id = v.id AND r.status = 'reserved'
               RETURNING 1`,
         })
@@ -262,8 +258,7 @@ export class StockRepository extends Effect.Service<StockRepository>()("inventor
           rows: writes.movements.length,
           write: sql`INSERT INTO stock_movements (sku, kind, quantity, reference)
               SELECT v.sku, v.kind, v.quantity, v.reference
-              FROM jsonb_to_recordset(${JSON.stringify(writes.movements)}::jsonb)
-                AS v(sku text, kind text, quantity int, reference text)
+              FROM ${recordset(sql, writes.movements, "v (sku text, kind text, quantity int, reference text)")}
               ON CONFLICT (kind, reference, sku) DO NOTHING
               RETURNING 1`,
         })

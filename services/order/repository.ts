@@ -17,6 +17,7 @@ import {
 import type { OutgoingEvent } from "../../src/events/envelope.ts"
 import { Outbox } from "../../src/events/outbox.ts"
 import { makeGroupCommit } from "../../src/group-commit.ts"
+import { recordset } from "../../src/postgres.ts"
 
 interface OrderRow {
   readonly id: string
@@ -180,7 +181,8 @@ export class OrderRepository extends Effect.Service<OrderRepository>()("order/Or
         WITH copied AS (
           INSERT INTO order_items (order_id, sku, name, quantity, unit_amount, currency)
           SELECT i.order_id, i.sku, i.name, i.quantity, i.unit_amount, i.currency
-          FROM jsonb_to_recordset(${JSON.stringify(
+          FROM ${recordset(
+            sql,
             copies.flatMap(({ orderId, items }) =>
               items.map((item) => ({
                 order_id: orderId,
@@ -191,12 +193,15 @@ export class OrderRepository extends Effect.Service<OrderRepository>()("order/Or
                 currency: item.currency,
               })),
             ),
-          )}::jsonb) AS i (order_id text, sku text, name text, quantity int, unit_amount bigint, currency text)
+            "i (order_id text, sku text, name text, quantity int, unit_amount bigint, currency text)",
+          )}
           ON CONFLICT (order_id, sku) DO NOTHING)
         UPDATE orders o SET total_amount = t.amount, currency = t.currency, updated_at = now()
-        FROM jsonb_to_recordset(${JSON.stringify(
+        FROM ${recordset(
+          sql,
           copies.map(({ orderId, total }) => ({ id: orderId, amount: total.amount, currency: total.currency })),
-        )}::jsonb) AS t (id text, amount bigint, currency text)
+          "t (id text, amount bigint, currency text)",
+        )}
         WHERE o.id = t.id`.pipe(Effect.as(copies.map(() => Exit.void)))
 
     /**

@@ -22,7 +22,7 @@ import {
 } from "../../rpc/payment.ts"
 import { Outbox } from "../../src/events/outbox.ts"
 import { makeGroupCommit } from "../../src/group-commit.ts"
-import { dieOnSql, dying } from "../../src/postgres.ts"
+import { dieOnSql, dying, recordset } from "../../src/postgres.ts"
 import { pendingLeaseMillis } from "./config.ts"
 import type { ChargeOutcome } from "./provider.ts"
 
@@ -147,7 +147,8 @@ export class PaymentRepository extends Effect.Service<PaymentRepository>()("paym
                               payment_method)
         SELECT v.id, v.idempotency_key, v.order_id, v.customer, v.amount, v.currency, 'pending', ${leaseUntil},
                v.payment_method
-        FROM jsonb_to_recordset(${JSON.stringify(
+        FROM ${recordset(
+          sql,
           payments.map((payment) => ({
             id: payment.id,
             idempotency_key: payment.idempotencyKey,
@@ -157,8 +158,8 @@ export class PaymentRepository extends Effect.Service<PaymentRepository>()("paym
             currency: payment.currency,
             payment_method: payment.paymentMethod,
           })),
-        )}::jsonb) AS v (id text, idempotency_key text, order_id text, customer text, amount bigint, currency text,
-                         payment_method text)
+          "v (id text, idempotency_key text, order_id text, customer text, amount bigint, currency text, payment_method text)",
+        )}
         -- Keys in one order, so two batches sharing keys wait for each other instead of deadlocking.
         ORDER BY v.idempotency_key
         ON CONFLICT (idempotency_key) DO NOTHING
@@ -198,14 +199,16 @@ export class PaymentRepository extends Effect.Service<PaymentRepository>()("paym
       sql<{ voided: boolean; token: string | null }>`
         SELECT EXISTS (SELECT 1 FROM order_voids o WHERE o.order_id = v.order_id) AS voided,
                (SELECT token FROM payment_methods m WHERE m.id = v.payment_method AND m.customer = v.customer) AS token
-        FROM jsonb_to_recordset(${JSON.stringify(
+        FROM ${recordset(
+          sql,
           requests.map((request, i) => ({
             i,
             order_id: request.orderId,
             payment_method: request.paymentMethod,
             customer: request.customer,
           })),
-        )}::jsonb) AS v (i int, order_id text, payment_method text, customer text)
+          "v (i int, order_id text, payment_method text, customer text)",
+        )}
         ORDER BY v.i`.pipe(
         Effect.map((rows) =>
           requests.map((_, i) =>
@@ -284,8 +287,11 @@ export class PaymentRepository extends Effect.Service<PaymentRepository>()("paym
             UPDATE payments p
             SET status = v.status, decline_reason = v.decline_reason, provider_reference = v.provider_reference,
                 updated_at = now()
-            FROM jsonb_to_recordset(${JSON.stringify(entries.map((entry) => entry.value))}::jsonb)
-              AS v (id text, status text, decline_reason text, provider_reference text, kind text, event_id text)
+            FROM ${recordset(
+              sql,
+              entries.map((entry) => entry.value),
+              "v (id text, status text, decline_reason text, provider_reference text, kind text, event_id text)",
+            )}
             WHERE p.id = v.id AND p.status = 'pending'
             RETURNING p.*, v.kind, v.event_id),
           recorded AS (

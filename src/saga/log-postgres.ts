@@ -23,6 +23,7 @@ import {
   type SagaState,
   type StepEntry,
 } from "./log.ts"
+import { recordset } from "../postgres.ts"
 
 export interface PostgresSagaLogOptions {
   /** This process's identity; defaults to a random id per process start. */
@@ -109,8 +110,7 @@ export const makePostgresSagaLog = (options: PostgresSagaLogOptions = {}) =>
       )
       return sql<{ id: string; finished: boolean }>`
         WITH entries AS (
-          SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-            AS e (saga_id text, step text, action text, result jsonb, finish boolean)
+          SELECT * FROM ${recordset(sql, rows, "e (saga_id text, step text, action text, result jsonb, finish boolean)")}
         ), held AS (
           SELECT id FROM saga_instances
           WHERE id IN (SELECT saga_id FROM entries) AND lease_owner = ${owner} AND state IN ('running', 'compensating')
