@@ -1,6 +1,6 @@
 /**
  * CPU seconds used so far (user + system, from /proc; Linux only) by each named process and by the
- * servers the mesh leans on (PostgreSQL's backends, RabbitMQ, Kafka), so a run can say what a unit of
+ * servers the mesh leans on (PostgreSQL's backends, RabbitMQ, Kafka, Redis), so a run can say what a unit of
  * work costs in CPU and where. PostgreSQL counts its exited backends too: the postmaster's reaped
  * children's time (cutime, cstime), so the figure does not drop when a connection closes.
  */
@@ -37,6 +37,7 @@ export const cpuSeconds = (processes: ReadonlyMap<string, number>): Map<string, 
     if (command.startsWith("postgres") || command.includes("/bin/postgres\0")) add("postgres", cpuOf(entry, true))
     else if (command.includes("beam.smp")) add("rabbitmq", cpuOf(entry))
     else if (command.includes("kafka.Kafka")) add("kafka", cpuOf(entry))
+    else if (command.startsWith("redis-server")) add("redis", cpuOf(entry))
   }
   return totals
 }
