@@ -1,6 +1,6 @@
 /**
- * A shared beat: `wait` completes at the next beat, for every fiber waiting on it at once. The first
- * waiter of a beat starts its timer, so an idle beat costs nothing.
+ * A shared beat: the effect `makeBeat` returns completes at the next beat, for every fiber waiting on it
+ * at once. The first waiter of a beat starts its timer, so an idle beat costs nothing.
  */
 import { Deferred, Effect, FiberId } from "effect"
 
