@@ -174,10 +174,14 @@ export class PaymentRepository extends Effect.Service<PaymentRepository>()("paym
     const voidOrder = (orderId: string) =>
       sql`INSERT INTO order_voids (order_id) VALUES (${orderId}) ON CONFLICT (order_id) DO NOTHING`.pipe(Effect.asVoid)
 
-    /** Holds `token` as `id` for the customer; the same id again changes nothing. */
-    const savePaymentMethod = (id: string, customer: string, token: string) =>
-      sql`INSERT INTO payment_methods (id, customer, token) VALUES (${id}, ${customer}, ${token})
-          ON CONFLICT (id) DO NOTHING`.pipe(Effect.asVoid)
+    /** Holds each `token` as its `id` for the customer; the same id again changes nothing. */
+    const savePaymentMethods = (
+      methods: ReadonlyArray<{ readonly id: string; readonly customer: string; readonly token: string }>,
+    ) =>
+      sql`INSERT INTO payment_methods (id, customer, token)
+          SELECT v.id, v.customer, v.token FROM ${recordset(sql, methods, "v (id text, customer text, token text)")}
+          ORDER BY v.id
+          ON CONFLICT (id) DO NOTHING`.pipe(Effect.as(methods.map(() => Exit.void)))
 
     /** The token of a payment method of `customer`; undefined when there is none. */
     const tokenOf = (id: string, customer: string) =>
@@ -415,6 +419,11 @@ export class PaymentRepository extends Effect.Service<PaymentRepository>()("paym
       (requests: ReadonlyArray<{ orderId: string; paymentMethod: string | null; customer: string }>) =>
         dieOnSql(chargeContextMany(requests)),
     )
+    // Every checkout registers its payment method on the way in, so these arrive as often as checkouts do.
+    const savePaymentMethod = yield* makeGroupCommit(
+      (methods: ReadonlyArray<{ readonly id: string; readonly customer: string; readonly token: string }>) =>
+        dieOnSql(savePaymentMethods(methods)),
+    )
     const settle = yield* makeGroupCommit(
       (settlements: ReadonlyArray<{ readonly row: PaymentRow; readonly outcome: ChargeOutcome }>) =>
         dieOnSql(settleMany(settlements)),
@@ -425,7 +434,7 @@ export class PaymentRepository extends Effect.Service<PaymentRepository>()("paym
       chargeContext: (orderId: string, paymentMethod: string | null, customer: string) =>
         chargeContext({ orderId, paymentMethod, customer }),
       insertPending,
-      savePaymentMethod: dying(savePaymentMethod),
+      savePaymentMethod: (id: string, customer: string, token: string) => savePaymentMethod({ id, customer, token }),
       tokenOf: dying(tokenOf),
       findByKey: dying(findByKey),
       findById: dying(findById),

@@ -153,6 +153,53 @@ describe("Charge", () => {
       }),
     ))
 
+  test("methods registered at the same moment share one statement, and each charges with its own token", () =>
+    run(
+      Effect.gen(function* () {
+        const payments = yield* PaymentClient
+        const buyers = Array.from({ length: 12 }, () => customer())
+        const methods = buyers.map(() => unique("pm") as PaymentMethodId)
+        const inserts = Effect.promise(() =>
+          adminQuery(
+            `SELECT coalesce(sum(s.calls), 0)::int AS calls FROM pg_stat_statements s
+             JOIN pg_database d ON d.oid = s.dbid
+             WHERE d.datname = '${database}' AND s.query LIKE '%INSERT INTO payment_methods%'`,
+            "postgres",
+          ),
+        ).pipe(Effect.map((rows) => Number(rows[0]?.calls)))
+        const before = yield* inserts
+        yield* Effect.forEach(
+          buyers,
+          (buyer, i) =>
+            payments.RegisterPaymentMethod({
+              paymentMethod: methods[i] as PaymentMethodId,
+              customer: buyer,
+              // Every third a card the provider declines: each method keeps its own token.
+              token: i % 3 === 0 ? "decline_card" : "tok_visa",
+            }),
+          { concurrency: "unbounded", discard: true },
+        )
+        const statements = (yield* inserts) - before
+        expect(statements).toBeGreaterThan(0)
+        expect(statements).toBeLessThan(buyers.length / 2)
+        const outcomes = yield* Effect.forEach(buyers, (buyer, i) =>
+          payments
+            .Charge({
+              idempotencyKey: key(),
+              orderId: order(),
+              amount: eur(800),
+              customer: buyer,
+              paymentMethod: methods[i] as PaymentMethodId,
+            })
+            .pipe(
+              Effect.map((payment) => payment.status),
+              Effect.catchTag("PaymentDeclined", (declined) => Effect.succeed(declined.reason)),
+            ),
+        )
+        expect(outcomes).toEqual(buyers.map((_, i) => (i % 3 === 0 ? "card_declined" : "captured")))
+      }),
+    ))
+
   test("GetPayment and GetPaymentByOrder of unknown ids fail with PaymentNotFound", () =>
     run(
       Effect.gen(function* () {
