@@ -14,7 +14,7 @@ import {
 } from "../../rpc/delivery.ts"
 import { RpcClientTag } from "../../src/rpc/index.ts"
 import { type ServiceProcess, startService, testDatabaseSuffix } from "../support/service-process.ts"
-import { adminQuery } from "../support/postgres.ts"
+import { adminQuery, statementCalls } from "../support/postgres.ts"
 import { testRuntime } from "../support/run.ts"
 
 class DeliveryClient extends RpcClientTag<DeliveryClient>()("delivery", DeliveryRpcs) {}
@@ -242,13 +242,7 @@ describe("BookSlot", () => {
       Effect.gen(function* () {
         const delivery = yield* DeliveryClient
         const { zone, slots } = yield* zoneWithSlots([5, 10])
-        const calls = Effect.promise(() =>
-          adminQuery(
-            `SELECT coalesce(sum(s.calls), 0)::int AS calls FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
-             WHERE d.datname = '${database}' AND s.query LIKE '%INSERT INTO shipments%'`,
-            "postgres",
-          ),
-        ).pipe(Effect.map((rows) => Number(rows[0]?.calls)))
+        const calls = Effect.promise(() => statementCalls(database, "INSERT INTO shipments"))
         const before = yield* calls
         const shipments = yield* Effect.all(
           Array.from({ length: 12 }, () =>

@@ -10,7 +10,7 @@ import { IdempotencyKey, OrderConfirmed } from "../../rpc/order.ts"
 import { PaymentMethodId } from "../../rpc/payment.ts"
 import { PostgresLive } from "../../src/postgres.ts"
 import { OrderRepository } from "../../services/order/repository.ts"
-import { adminQuery } from "../support/postgres.ts"
+import { adminQuery, statementCalls } from "../support/postgres.ts"
 import { testRuntime } from "../support/run.ts"
 
 const service = `order_repo_${crypto.randomUUID().slice(0, 8)}`
@@ -87,13 +87,8 @@ test("a cancel writes its part (the event) in its own statement only when the or
 })
 
 test("orders at the same saga step share one statement each, and every order gets its own outcome", async () => {
-  const calls = (pattern: string) =>
-    adminQuery(
-      `SELECT coalesce(sum(s.calls), 0)::int AS calls FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
-       WHERE d.datname = 'cm_${service}' AND s.query LIKE '${pattern}'`,
-      "postgres",
-    ).then((rows) => Number(rows[0]?.calls))
-  const patterns = ["%INSERT INTO order_items%", "%SET confirming%", "%UPDATE orders o SET status%"]
+  const calls = (fragment: string) => statementCalls(`cm_${service}`, fragment)
+  const patterns = ["INSERT INTO order_items", "SET confirming", "UPDATE orders o SET status"]
   const before = await Promise.all(patterns.map(calls))
   const outcome = await runtime.run(
     Effect.gen(function* () {

@@ -15,7 +15,7 @@ import {
   PaymentRpcs,
 } from "../../rpc/payment.ts"
 import { RpcClientTag } from "../../src/rpc/index.ts"
-import { adminQuery } from "../support/postgres.ts"
+import { adminQuery, statementCalls } from "../support/postgres.ts"
 import { testRuntime } from "../support/run.ts"
 import { type ServiceProcess, startService, testDatabaseSuffix } from "../support/service-process.ts"
 
@@ -159,14 +159,7 @@ describe("Charge", () => {
         const payments = yield* PaymentClient
         const buyers = Array.from({ length: 12 }, () => customer())
         const methods = buyers.map(() => unique("pm") as PaymentMethodId)
-        const inserts = Effect.promise(() =>
-          adminQuery(
-            `SELECT coalesce(sum(s.calls), 0)::int AS calls FROM pg_stat_statements s
-             JOIN pg_database d ON d.oid = s.dbid
-             WHERE d.datname = '${database}' AND s.query LIKE '%INSERT INTO payment_methods%'`,
-            "postgres",
-          ),
-        ).pipe(Effect.map((rows) => Number(rows[0]?.calls)))
+        const inserts = Effect.promise(() => statementCalls(database, "INSERT INTO payment_methods"))
         const before = yield* inserts
         yield* Effect.forEach(
           buyers,
@@ -258,14 +251,7 @@ describe("Charge", () => {
           repeated,
           repeated,
         ]
-        const inserts = Effect.promise(() =>
-          adminQuery(
-            `SELECT coalesce(sum(s.calls), 0)::int AS calls FROM pg_stat_statements s
-             JOIN pg_database d ON d.oid = s.dbid
-             WHERE d.datname = '${database}' AND s.query LIKE '%INSERT INTO payments%'`,
-            "postgres",
-          ),
-        ).pipe(Effect.map((rows) => Number(rows[0]?.calls)))
+        const inserts = Effect.promise(() => statementCalls(database, "INSERT INTO payments"))
         const before = yield* inserts
         const answers = yield* Effect.forEach(requests, (request) => Effect.either(payments.Charge(request)), {
           concurrency: "unbounded",

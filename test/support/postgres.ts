@@ -22,3 +22,16 @@ export const adminQuery = async (text: string, database?: string): Promise<Array
     await client.close()
   }
 }
+
+/**
+ * How many times statements of `database` whose text contains `fragment` have run (pg_stat_statements,
+ * which scripts/infra/up.sh preloads): read before and after, to count the statements a piece of work took.
+ */
+export const statementCalls = async (database: string, fragment: string): Promise<number> => {
+  const rows = await adminQuery(
+    `SELECT coalesce(sum(s.calls), 0)::int AS calls FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+     WHERE d.datname = '${database.replaceAll("'", "''")}' AND s.query LIKE '%${fragment.replaceAll("'", "''")}%'`,
+    "postgres",
+  )
+  return Number(rows[0]?.calls)
+}
