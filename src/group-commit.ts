@@ -11,6 +11,7 @@
  * drained by one fiber costs a Deferred and a queue offer per item.
  */
 import { Chunk, Deferred, Effect, Exit, Queue } from "effect"
+import { groupCommitBatchSize } from "./metrics.ts"
 
 export interface GroupCommitOptions {
   /** Most items per write. Default 256. */
@@ -24,9 +25,11 @@ interface Pending<I, A, E> {
 
 /**
  * Starts the writer fiber (for the life of the scope) and returns the function callers use. `write`
- * answers one Exit per item, in the order given.
+ * answers one Exit per item, in the order given. `writer` names it in `group_commit_batch_size`
+ * (`<service>.<what>`, e.g. `payment.settle`), where the sizes of its batches show how much is shared.
  */
 export const makeGroupCommit = <I, A, E, R>(
+  writer: string,
   write: (items: ReadonlyArray<I>) => Effect.Effect<ReadonlyArray<Exit.Exit<A, E>>, E, R>,
   options: GroupCommitOptions = {},
 ) =>
@@ -41,6 +44,7 @@ export const makeGroupCommit = <I, A, E, R>(
       yield* Effect.yieldNow()
       const joined = waiting.length < maxBatch ? yield* Queue.takeUpTo(queue, maxBatch - waiting.length) : Chunk.empty()
       const batch = Chunk.toReadonlyArray(Chunk.appendAll(waiting, joined))
+      groupCommitBatchSize.observe({ writer }, batch.length)
       const outcome = yield* Effect.exit(write(batch.map((pending) => pending.item)))
       for (const [index, pending] of batch.entries()) {
         const own: Exit.Exit<A, E> = Exit.isSuccess(outcome)

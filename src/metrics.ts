@@ -214,6 +214,14 @@ export const inventoryRetries = new Counter({
   registers: [registry],
 })
 
+export const groupCommitBatchSize = new Histogram({
+  name: "group_commit_batch_size",
+  help: "Callers written per statement by a group commit (src/group-commit.ts), per writer",
+  labelNames: ["writer"] as const,
+  buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+  registers: [registry],
+})
+
 export const inventoryBatchSize = new Histogram({
   name: "inventory_batch_size",
   help: "Stock operations applied per writer transaction",

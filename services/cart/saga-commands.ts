@@ -36,10 +36,10 @@ export const SagaCommandsLive = (queues: SagaCommandQueues = defaultQueues, opti
     Effect.gen(function* () {
       const bus = yield* CommandBus
       const carts = yield* Carts
-      const reserve = yield* makeGroupCommit((commands: ReadonlyArray<CartCommand>) =>
+      const reserve = yield* makeGroupCommit("cart.reserve", (commands: ReadonlyArray<CartCommand>) =>
         Effect.map(carts.reserveMany(commands), (replies) => replies.map(Exit.succeed)),
       )
-      const clear = yield* makeGroupCommit((commands: ReadonlyArray<CartCommand>) =>
+      const clear = yield* makeGroupCommit("cart.clear", (commands: ReadonlyArray<CartCommand>) =>
         Effect.map(carts.clearMany(commands), (replies) => replies.map(Exit.succeed)),
       )
       // Enough in flight for the group commit to gather a batch under load.

@@ -225,7 +225,7 @@ export class DeliveryRepository extends Effect.Service<DeliveryRepository>()("de
           ),
         ),
       )
-    const candidates = yield* makeGroupCommit(candidateSlotsMany)
+    const candidates = yield* makeGroupCommit("delivery.candidates", candidateSlotsMany)
 
     const findShipment = (ref: ShipmentRef) =>
       sql<ShipmentRow>`${shipmentSelect} WHERE ${refCondition(ref)}`.pipe(
@@ -372,7 +372,7 @@ export class DeliveryRepository extends Effect.Service<DeliveryRepository>()("de
           return Exit.fail(slotCapacity === undefined ? new NoSuchSlot() : new NoRoom({ capacity: slotCapacity }))
         })
       })
-    const booking = yield* makeGroupCommit(bookMany)
+    const booking = yield* makeGroupCommit("delivery.book", bookMany)
 
     /**
      * Moves a shipment from `from` to `to` with its event, in one transaction. Only a shipment in `from`

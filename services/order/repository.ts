@@ -245,9 +245,9 @@ export class OrderRepository extends Effect.Service<OrderRepository>()("order/Or
       )
 
     // Sagas at the same step reach these together (src/saga's beat); each runs once for all of them.
-    const copyItems = yield* makeGroupCommit(copyItemsMany)
-    const markConfirming = yield* makeGroupCommit(markConfirmingMany)
-    const confirm = yield* makeGroupCommit(confirmMany)
+    const copyItems = yield* makeGroupCommit("order.copy-items", copyItemsMany)
+    const markConfirming = yield* makeGroupCommit("order.mark-confirming", markConfirmingMany)
+    const confirm = yield* makeGroupCommit("order.confirm", confirmMany)
 
     /**
      * Moves an order between states only from the ones allowed, with what `alongside` adds (its event) in the

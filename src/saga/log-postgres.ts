@@ -164,7 +164,7 @@ export const makePostgresSagaLog = (options: PostgresSagaLogOptions = {}) =>
         return batch.map((write) => answers.get(write) ?? Exit.void)
       })
 
-    const forward = yield* makeGroupCommit(writeRounds)
+    const forward = yield* makeGroupCommit("saga-log.forward", writeRounds)
 
     const service: SagaLogService = {
       owner,

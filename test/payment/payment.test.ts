@@ -60,7 +60,10 @@ describe("the payment process", () => {
     expect(readiness.status).toBe(200)
     expect(await readiness.json()).toMatchObject({ status: "ready", service: "payment" })
     await run(charge())
-    expect(await (await fetch(`${base}/metrics`)).text()).toContain('method="Charge",outcome="ok"')
+    const metrics = await (await fetch(`${base}/metrics`)).text()
+    expect(metrics).toContain('method="Charge",outcome="ok"')
+    // How many callers each statement of a group commit carried.
+    expect(metrics).toMatch(/group_commit_batch_size_count\{writer="payment\.insert"\} [1-9]/)
   })
 })
 
