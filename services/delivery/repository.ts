@@ -5,7 +5,7 @@
  * Every state change writes its event to the outbox in the same transaction.
  */
 import { SqlClient, type SqlError } from "@effect/sql"
-import { Data, Effect, Exit } from "effect"
+import { Data, Effect, Exit, Option } from "effect"
 import {
   type OrderId,
   type PostalAddress,
@@ -350,16 +350,16 @@ export class DeliveryRepository extends Effect.Service<DeliveryRepository>()("de
           SELECT 'booked' AS kind, id, created_at, updated_at, NULL::int AS capacity FROM booked
           UNION ALL
           SELECT 'slot', id, NULL, NULL, capacity FROM cur`.pipe(
-          Effect.map((rows) => ({ rows })),
+          Effect.asSome,
           Effect.catchIf(
             (error) => isUniqueViolation(error, "shipments_order_id_key"),
-            () => Effect.succeed(undefined),
+            () => Effect.succeedNone,
           ),
         )
-        if (rows === undefined) return yield* Effect.forEach(bookings, (booking) => Effect.exit(bookOne(booking)))
+        if (Option.isNone(rows)) return yield* Effect.forEach(bookings, (booking) => Effect.exit(bookOne(booking)))
         const booked = new Map<string, { created_at: Date; updated_at: Date }>()
         const capacity = new Map<string, number>()
-        for (const row of rows.rows) {
+        for (const row of rows.value) {
           if (row.kind === "slot") capacity.set(row.id, row.capacity ?? 0)
           else if (row.created_at !== null && row.updated_at !== null) {
             booked.set(row.id, { created_at: row.created_at, updated_at: row.updated_at })

@@ -412,25 +412,11 @@ export class PaymentRepository extends Effect.Service<PaymentRepository>()("paym
 
     // Charges arriving together share their statements: each of these runs once for every caller waiting
     // at that moment (src/group-commit.ts), and each caller still gets its own row.
-    const insertPending = yield* makeGroupCommit("payment.insert", (payments: ReadonlyArray<NewPayment>) =>
-      dieOnSql(insertPendingMany(payments)),
-    )
-    const chargeContext = yield* makeGroupCommit(
-      "payment.context",
-      (requests: ReadonlyArray<{ orderId: string; paymentMethod: string | null; customer: string }>) =>
-        dieOnSql(chargeContextMany(requests)),
-    )
+    const insertPending = yield* makeGroupCommit("payment.insert", dying(insertPendingMany))
+    const chargeContext = yield* makeGroupCommit("payment.context", dying(chargeContextMany))
     // Every checkout registers its payment method on the way in, so these arrive as often as checkouts do.
-    const savePaymentMethod = yield* makeGroupCommit(
-      "payment.methods",
-      (methods: ReadonlyArray<{ readonly id: string; readonly customer: string; readonly token: string }>) =>
-        dieOnSql(savePaymentMethods(methods)),
-    )
-    const settle = yield* makeGroupCommit(
-      "payment.settle",
-      (settlements: ReadonlyArray<{ readonly row: PaymentRow; readonly outcome: ChargeOutcome }>) =>
-        dieOnSql(settleMany(settlements)),
-    )
+    const savePaymentMethod = yield* makeGroupCommit("payment.methods", dying(savePaymentMethods))
+    const settle = yield* makeGroupCommit("payment.settle", dying(settleMany))
 
     return {
       voidOrder: dying(voidOrder),

@@ -75,6 +75,7 @@ export const makeSagaRunner = <R>(sagas: ReadonlyArray<AnySaga<R>>, options: Sag
     // Bounds the sagas driven at once; the others wait with their lease held (renewed below), so the
     // services behind are not flooded past what they complete and new requests keep their share.
     const max = options.concurrency?.max ?? 256
+    const beatMillis = options.stepBeatMillis ?? 0
     const limiter = makeGradientLimit({
       initial: Math.min(max, options.concurrency?.initial ?? 16),
       min: Math.min(max, options.concurrency?.min ?? 4),
@@ -82,7 +83,7 @@ export const makeSagaRunner = <R>(sagas: ReadonlyArray<AnySaga<R>>, options: Sag
       // Waiting for the beat before each step is latency by design, not a sign of queueing.
       floorMillis:
         (options.concurrency?.latencyFloorMillis ?? 1_000) +
-        (options.stepBeatMillis ?? 0) * Math.max(0, ...sagas.map((saga) => saga.steps.length)),
+        beatMillis * Math.max(0, ...sagas.map((saga) => saga.steps.length)),
     })
     const gate = makeFifoGate(limiter.limit())
     const maxQueueSeconds = options.maxQueueSeconds ?? 3
@@ -118,7 +119,7 @@ export const makeSagaRunner = <R>(sagas: ReadonlyArray<AnySaga<R>>, options: Sag
     yield* Effect.forkScoped(log.renewAll.pipe(Effect.ignore, Effect.repeat(Schedule.spaced(renewEvery))))
 
     const runTimeout = Duration.decode(options.runTimeout ?? Duration.minutes(2))
-    const stepBeat = (options.stepBeatMillis ?? 0) > 0 ? makeBeat(options.stepBeatMillis ?? 0) : undefined
+    const stepBeat = beatMillis > 0 ? makeBeat(beatMillis) : undefined
 
     const drive = (
       id: string,
