@@ -1,6 +1,8 @@
 /**
  * The versioned envelope every command travels in: `{ type, version, id, occurredAt, replyTo?,
  * correlationId?, payload }` as JSON (the shared envelope of src/envelope.ts, plus the reply fields).
+ * A message body holds one envelope, or a JSON array of them when the sender sent several to one queue
+ * at the same moment (src/commands/index.ts batches them); each envelope keeps its own id and reply fields.
  * This file imports only Effect, so a service's contract in rpc/ can declare its commands with
  * `defineCommand` without pulling in a broker client.
  */
@@ -23,6 +25,9 @@ export type CommandEnvelope = typeof CommandEnvelope.Type
 
 /** The envelope as the JSON text of a message body. */
 export const CommandEnvelopeJson = Schema.parseJson(CommandEnvelope)
+
+/** A message body: one envelope, or several sent together. */
+const CommandBodyJson = Schema.parseJson(Schema.Union(CommandEnvelope, Schema.NonEmptyArray(CommandEnvelope)))
 
 /**
  * A command (or a reply, which is a command too) and the durable queue it travels on. `version` is
@@ -49,13 +54,16 @@ export const defineCommand = <const Type extends string, A, I>(
 
 export { formatParseError }
 
-export const decodeEnvelope = (body: string) =>
-  Schema.decodeUnknownEither(CommandEnvelopeJson)(body).pipe(Either.mapLeft(formatParseError))
+/** The envelopes of a message body, one or several. */
+export const decodeEnvelopes = (body: string): Either.Either<ReadonlyArray<CommandEnvelope>, string> =>
+  Schema.decodeUnknownEither(CommandBodyJson)(body).pipe(
+    Either.map((decoded) => ("id" in decoded ? [decoded] : decoded)),
+    Either.mapLeft(formatParseError),
+  )
 
-/** The envelope and payload of a message for `command`, or why it cannot be handled. */
-export const decodeCommand = <T extends string, A, I>(command: Command<T, A, I>, body: string) =>
+/** The payload of an envelope for `command`, or why it cannot be handled. */
+const decodePayload = <T extends string, A, I>(command: Command<T, A, I>, envelope: CommandEnvelope) =>
   Either.gen(function* () {
-    const envelope = yield* decodeEnvelope(body)
     if (envelope.type !== command.type) return yield* Either.left(`expected type ${command.type}, got ${envelope.type}`)
     if (envelope.version !== command.version) {
       return yield* Either.left(
@@ -67,3 +75,12 @@ export const decodeCommand = <T extends string, A, I>(command: Command<T, A, I>,
     )
     return { envelope, payload }
   })
+
+/**
+ * The envelopes and payloads of a message for `command`, or why it cannot be handled: one malformed
+ * envelope makes the whole message malformed (a sender of this bus never mixes them).
+ */
+export const decodeCommands = <T extends string, A, I>(command: Command<T, A, I>, body: string) =>
+  Either.flatMap(decodeEnvelopes(body), (envelopes) =>
+    Either.all(envelopes.map((envelope) => decodePayload(command, envelope))),
+  )

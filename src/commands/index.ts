@@ -19,11 +19,13 @@ import {
   type Duration,
   Effect,
   Either,
+  Exit,
   Layer,
   Schedule,
   Schema,
   Scope,
 } from "effect"
+import type { Options } from "amqplib"
 import { commandQueuePrefix, type ServiceName } from "../config.ts"
 import {
   type BusConnection,
@@ -39,10 +41,11 @@ import {
   type Command,
   type CommandEnvelope,
   CommandEnvelopeJson,
-  decodeCommand,
-  decodeEnvelope,
+  decodeCommands,
+  decodeEnvelopes,
   formatParseError,
 } from "./envelope.ts"
+import { makeGroupCommit } from "../group-commit.ts"
 import { declareTopology, defaultRetryPolicy, type RetryPolicy, settle, subscribe } from "./consumer.ts"
 import { queueDepth } from "../metrics.ts"
 
@@ -113,6 +116,42 @@ export interface CommandBusApi {
 
 export class CommandBus extends Context.Tag("platform/CommandBus")<CommandBus, CommandBusApi>() {}
 
+/** A command on its way to a queue: its envelope, and the envelope as JSON. */
+interface Outgoing {
+  readonly envelope: CommandEnvelope
+  readonly body: string
+  readonly declare: boolean
+}
+
+/** One envelope as itself; several as a JSON array of them (decodeEnvelopes reads both). */
+const bodyOf = (batch: ReadonlyArray<Outgoing>) =>
+  batch.length === 1 ? (batch[0]?.body ?? "") : `[${batch.map((outgoing) => outgoing.body).join(",")}]`
+
+const typesOf = (batch: ReadonlyArray<Outgoing>) =>
+  [...new Set(batch.map((outgoing) => outgoing.envelope.type))].join(", ")
+
+/** AMQP properties: a lone command's own; a batch's name its first id and how many follow (the envelopes hold the rest). */
+const propertiesOf = (service: ServiceName, batch: ReadonlyArray<Outgoing>): Options.Publish => {
+  const first = batch[0]?.envelope
+  const types = typesOf(batch)
+  return {
+    persistent: true,
+    contentType: "application/json",
+    messageId: batch.length === 1 ? first?.id : `${first?.id}+${batch.length - 1}`,
+    type: types.includes(",") ? "batch" : types,
+    timestamp: first === undefined ? undefined : Math.floor(DateTime.toEpochMillis(first.occurredAt) / 1000),
+    appId: service,
+    replyTo: batch.length === 1 ? first?.replyTo : undefined,
+    correlationId: batch.length === 1 ? first?.correlationId : undefined,
+  }
+}
+
+/** The handlers of a message's commands, side by side; the message fails (and is retried whole) if any failed. */
+const handleAll = <E, R>(work: ReadonlyArray<Effect.Effect<void, E, R>>): Effect.Effect<void, E, R> =>
+  Effect.forEach(work, Effect.exit, { concurrency: "unbounded" }).pipe(
+    Effect.flatMap((exits) => exits.find(Exit.isFailure) ?? Effect.void),
+  )
+
 const publishRetry = Schedule.exponential("100 millis").pipe(Schedule.intersect(Schedule.recurs(3)))
 
 /** Connection Schedules, timeouts and the connection's name as the broker shows it; every field has a default. */
@@ -125,6 +164,46 @@ const makeCommandBus = (service: ServiceName, options: CommandBusOptions) =>
     const queueOf = (command: { readonly queue: string }) => `${queuePrefix}${command.queue}`
     const connection: BusConnection = yield* makeConnection(service, connectionOptions)
     const layerScope = yield* Effect.scope
+
+    // What was sent to one queue at the same moment travels as one AMQP message — one publish and
+    // confirm here, one delivery and ack at the consumer — so the sagas stepping together on a beat
+    // send their commands (and the consumer its replies) as one message each.
+    const deliver = (queue: string, batch: ReadonlyArray<Outgoing>) =>
+      connection.waitLive.pipe(
+        Effect.tap((live) => (batch.some((outgoing) => outgoing.declare) ? declareQueue(live, queue) : Effect.void)),
+        Effect.flatMap((live) =>
+          publishConfirmed(live.publisher, queue, Buffer.from(bodyOf(batch)), propertiesOf(service, batch)),
+        ),
+        // A send racing a dying connection fails on its channel; the same ids on the next connection are harmless.
+        Effect.retry(publishRetry),
+        Effect.timeoutFail({
+          duration: connectionOptions.sendTimeout,
+          onTimeout: () =>
+            new CommandBusError({ message: `no broker confirm for ${typesOf(batch)} to ${queue} in time` }),
+        }),
+        Effect.as(batch.map(() => Exit.void)),
+      )
+    const senders = new Map<string, (outgoing: Outgoing) => Effect.Effect<void, CommandBusError>>()
+    const sendersLock = yield* Effect.makeSemaphore(1)
+    const senderFor = (queue: string) =>
+      Effect.suspend(() => {
+        const known = senders.get(queue)
+        return known !== undefined
+          ? Effect.succeed(known)
+          : sendersLock.withPermits(1)(
+              Effect.suspend(() => {
+                const raced = senders.get(queue)
+                if (raced !== undefined) return Effect.succeed(raced)
+                return makeGroupCommit(
+                  `commands.${queue.includes(".replies.") ? "replies" : queue}`,
+                  (batch: ReadonlyArray<Outgoing>) => deliver(queue, batch),
+                ).pipe(
+                  Scope.extend(layerScope),
+                  Effect.tap((sender) => Effect.sync(() => senders.set(queue, sender))),
+                )
+              }),
+            )
+      })
 
     const publish = <T extends string, A, I>(
       command: Command<T, A, I>,
@@ -153,28 +232,8 @@ const makeCommandBus = (service: ServiceName, options: CommandBusOptions) =>
             (error) => new CommandBusError({ message: `cannot encode envelope: ${formatParseError(error)}` }),
           ),
         )
-        yield* connection.waitLive.pipe(
-          Effect.tap((live) => (options.declare ? declareQueue(live, queue) : Effect.void)),
-          Effect.flatMap((live) =>
-            publishConfirmed(live.publisher, queue, Buffer.from(body), {
-              persistent: true,
-              contentType: "application/json",
-              messageId: id,
-              type: command.type,
-              timestamp: Math.floor(DateTime.toEpochMillis(envelope.occurredAt) / 1000),
-              appId: service,
-              replyTo: options.replyTo,
-              correlationId: options.correlationId,
-            }),
-          ),
-          // A send racing a dying connection fails on its channel; the same id on the next connection is harmless.
-          Effect.retry(publishRetry),
-          Effect.timeoutFail({
-            duration: connectionOptions.sendTimeout,
-            onTimeout: () =>
-              new CommandBusError({ message: `no broker confirm for ${command.type} to ${queue} in time` }),
-          }),
-        )
+        const sender = yield* senderFor(queue)
+        yield* sender({ envelope, body, declare: options.declare })
         return id
       }).pipe(Effect.withSpan("CommandBus.send", { attributes: { type: command.type, queue } }))
 
@@ -208,24 +267,28 @@ const makeCommandBus = (service: ServiceName, options: CommandBusOptions) =>
               queue,
               retry,
               process: (message, attempt) =>
-                Either.map(decodeCommand(command, message.content.toString("utf8")), ({ envelope, payload }) =>
-                  // suspend: a handler that throws while building its Effect is a defect of this message only.
-                  Effect.suspend(() =>
-                    handler(payload, {
-                      id: envelope.id,
-                      type: envelope.type,
-                      version: envelope.version,
-                      occurredAt: envelope.occurredAt,
-                      attempt,
-                      replyTo: envelope.replyTo,
-                      correlationId: envelope.correlationId,
-                      reply: reply(envelope),
-                    }),
-                  ).pipe(
-                    Effect.withSpan("CommandBus.handle", {
-                      attributes: { type: command.type, id: envelope.id, attempt },
-                    }),
-                    Effect.annotateLogs({ commandType: command.type, commandId: envelope.id, attempt }),
+                Either.map(decodeCommands(command, message.content.toString("utf8")), (commands) =>
+                  handleAll(
+                    commands.map(({ envelope, payload }) =>
+                      // suspend: a handler that throws while building its Effect is a defect of this message only.
+                      Effect.suspend(() =>
+                        handler(payload, {
+                          id: envelope.id,
+                          type: envelope.type,
+                          version: envelope.version,
+                          occurredAt: envelope.occurredAt,
+                          attempt,
+                          replyTo: envelope.replyTo,
+                          correlationId: envelope.correlationId,
+                          reply: reply(envelope),
+                        }),
+                      ).pipe(
+                        Effect.withSpan("CommandBus.handle", {
+                          attributes: { type: command.type, id: envelope.id, attempt },
+                        }),
+                        Effect.annotateLogs({ commandType: command.type, commandId: envelope.id, attempt }),
+                      ),
+                    ),
                   ),
                 ),
             },
@@ -252,16 +315,16 @@ const makeCommandBus = (service: ServiceName, options: CommandBusOptions) =>
               declare: (live) => declareQueue(live, replyQueue, { durable: false, arguments: { "x-expires": 60_000 } }),
               onMessage: (channel, message) =>
                 Effect.gen(function* () {
-                  const envelope = decodeEnvelope(message.content.toString("utf8"))
-                  const waiter =
-                    Either.isRight(envelope) && envelope.right.correlationId !== undefined
-                      ? waiters.get(envelope.right.correlationId)
-                      : undefined
-                  if (waiter !== undefined && Either.isRight(envelope)) yield* Deferred.succeed(waiter, envelope.right)
-                  else
-                    yield* Effect.logDebug("reply without a waiter dropped").pipe(
-                      Effect.annotateLogs("queue", replyQueue),
-                    )
+                  const envelopes = decodeEnvelopes(message.content.toString("utf8"))
+                  for (const envelope of Either.getOrElse(envelopes, () => [])) {
+                    const waiter =
+                      envelope.correlationId === undefined ? undefined : waiters.get(envelope.correlationId)
+                    if (waiter !== undefined) yield* Deferred.succeed(waiter, envelope)
+                    else
+                      yield* Effect.logDebug("reply without a waiter dropped").pipe(
+                        Effect.annotateLogs("queue", replyQueue),
+                      )
+                  }
                   yield* Effect.try(() => channel.ack(message)).pipe(Effect.ignore)
                 }),
             }).pipe(

@@ -18,6 +18,7 @@ import {
 import { amqpUrl } from "../../src/config.ts"
 import {
   CommandBus,
+  type CommandBusError,
   CommandBusLive,
   checkQueue,
   commandBusReady,
@@ -305,6 +306,84 @@ describe("CommandBus", () => {
       }).pipe(Effect.scoped),
     )
     expect(reply).toEqual({ cartId: "cart-8", reserved: true })
+  })
+
+  test("commands sent to one queue at the same moment travel as one message, each handled and answered as its own", async () => {
+    const queue = uniqueQueue("batched")
+    const command = reserveCart(queue)
+    const replyCommand = cartReserved(`${queue}.reply`)
+    const carts = ["cart-b1", "cart-b2", "cart-b3", "cart-b4", "cart-b5", "cart-b6"]
+    const { depth, answers, handled } = await bus.run(
+      Effect.gen(function* () {
+        const commandBus = yield* CommandBus
+        // The queue's sender exists before the burst, so the burst finds it without waiting.
+        yield* commandBus.send(command, { cartId: "cart-b0", quantity: 1 }, { id: "send:cart-b0" })
+        yield* Effect.all(
+          carts.map((cartId) => commandBus.send(command, { cartId, quantity: 1 }, { id: `send:${cartId}` })),
+          { concurrency: "unbounded" },
+        )
+        const depth = yield* checkQueue(queue)
+        const seen = yield* Ref.make<ReadonlyArray<string>>([])
+        yield* commandBus.consume(command, (payload, delivery) =>
+          Ref.update(seen, (ids) => [...ids, delivery.id]).pipe(
+            Effect.zipRight(delivery.reply(replyCommand, { cartId: payload.cartId, reserved: payload.quantity <= 2 })),
+          ),
+        )
+        const answers = yield* Effect.all(
+          carts.map((cartId, i) =>
+            commandBus.sendAndAwait(command, { cartId, quantity: i }, replyCommand, { id: `await:${cartId}` }),
+          ),
+          { concurrency: "unbounded" },
+        )
+        yield* Effect.sleep("100 millis")
+        return { depth, answers, handled: yield* Ref.get(seen) }
+      }).pipe(Effect.scoped),
+    )
+    // One message for the first send, one (or, should the burst straddle a write, two) for the six after it.
+    expect(depth).toBeGreaterThanOrEqual(2)
+    expect(depth).toBeLessThanOrEqual(3)
+    expect(answers).toEqual(carts.map((cartId, i) => ({ cartId, reserved: i <= 2 })))
+    expect([...handled].sort()).toEqual(
+      ["send:cart-b0", ...carts.map((cartId) => `send:${cartId}`), ...carts.map((cartId) => `await:${cartId}`)].sort(),
+    )
+  })
+
+  test("a command failing in a batch retries the whole message; the others, handled again, answer the same", async () => {
+    const queue = uniqueQueue("batch-retry")
+    const command = reserveCart(queue)
+    const replyCommand = cartReserved(`${queue}.reply`)
+    const { answers, attempts } = await bus.run(
+      Effect.gen(function* () {
+        const commandBus = yield* CommandBus
+        const attempts = yield* Ref.make(new Map<string, number>())
+        yield* commandBus.consume(
+          command,
+          (payload, delivery) =>
+            Ref.update(attempts, (seen) => new Map(seen).set(payload.cartId, delivery.attempt)).pipe(
+              Effect.zipRight(
+                payload.cartId === "cart-flaky" && delivery.attempt === 1
+                  ? Effect.fail<CartUnavailable | CommandBusError>(new CartUnavailable({ message: "cart locked" }))
+                  : delivery.reply(replyCommand, { cartId: payload.cartId, reserved: true }),
+              ),
+            ),
+          { retry: fastRetry },
+        )
+        const answers = yield* Effect.all(
+          ["cart-steady", "cart-flaky"].map((cartId) =>
+            commandBus.sendAndAwait(command, { cartId, quantity: 1 }, replyCommand, { id: `retry:${cartId}` }),
+          ),
+          { concurrency: "unbounded" },
+        )
+        return { answers, attempts: yield* Ref.get(attempts) }
+      }).pipe(Effect.scoped),
+    )
+    expect(answers).toEqual([
+      { cartId: "cart-steady", reserved: true },
+      { cartId: "cart-flaky", reserved: true },
+    ])
+    expect(attempts.get("cart-flaky")).toBe(2)
+    // Whether the two shared a message decides whether the steady one saw a second attempt; either way it answered once.
+    expect([1, 2]).toContain(attempts.get("cart-steady") ?? 0)
   })
 
   test("sendAndAwait without an answer fails with ReplyTimeout", async () => {
