@@ -132,6 +132,12 @@ export const InventoryReleased = defineEvent(
 )
 export const InventoryCommitted = defineEvent("inventory.committed", "inventory", Schema.Struct(ReservationEventFields))
 
+const ReserveError = Schema.Union(InsufficientStock, UnknownSku, ConcurrencyConflict)
+const SettleError = Schema.Union(ReservationNotFound, ReservationNotActive, ConcurrencyConflict)
+
+/** At most this many items in one batch call. */
+export const maxBatchItems = 1000
+
 // The group --------------------------------------------------------------------------------------
 
 export class InventoryRpcs extends RpcGroup.make(
@@ -139,19 +145,33 @@ export class InventoryRpcs extends RpcGroup.make(
   Rpc.make("Reserve", {
     payload: ReserveRequest,
     success: Reservation,
-    error: Schema.Union(InsufficientStock, UnknownSku, ConcurrencyConflict),
+    error: ReserveError,
   }),
   /** Gives the stock back. Releasing a released reservation is a no-op success. */
   Rpc.make("Release", {
     payload: { reservationId: ReservationId },
     success: Reservation,
-    error: Schema.Union(ReservationNotFound, ReservationNotActive, ConcurrencyConflict),
+    error: SettleError,
   }),
   /** Turns reserved stock into sold stock. Committing a committed reservation is a no-op success. */
   Rpc.make("Commit", {
     payload: { reservationId: ReservationId },
     success: Reservation,
-    error: Schema.Union(ReservationNotFound, ReservationNotActive, ConcurrencyConflict),
+    error: SettleError,
+  }),
+  /**
+   * Many `Reserve`s in one call (what callers reserving at the same moment send together): each answered
+   * in order with its own reservation or typed refusal, exactly as `Reserve` would answer it alone; one
+   * refused leaves the others as they are.
+   */
+  Rpc.make("ReserveMany", {
+    payload: { requests: Schema.Array(ReserveRequest).pipe(Schema.maxItems(maxBatchItems)) },
+    success: Schema.Array(Schema.Either({ right: Reservation, left: ReserveError })),
+  }),
+  /** Many `Commit`s in one call, each answered in order as `Commit` would answer it alone. */
+  Rpc.make("CommitMany", {
+    payload: { reservationIds: Schema.Array(ReservationId).pipe(Schema.maxItems(maxBatchItems)) },
+    success: Schema.Array(Schema.Either({ right: Reservation, left: SettleError })),
   }),
   /** Adds stock (creating the SKU when new). A repeated restockId adds nothing. */
   Rpc.make("Restock", {

@@ -4,6 +4,8 @@
  *   (a) optimistic   the plain per-request version-guarded path (bench/inventory/optimistic.ts)
  *   (b) writer       the coalescing single writer, in this process (StockWriter.reserve)
  *   (c) rpc          the real service over RPC (services/inventory/main.ts as a child process)
+ *   (c′) rpc-batched the same, the reservers' concurrent calls sent together as ReserveMany (src/rpc/batched.ts,
+ *                    as the order service's checkout saga sends them)
  *   (d) pessimistic  SELECT … FOR UPDATE, then UPDATE (baseline)
  *   (e) atomic       one conditional UPDATE … WHERE available >= 1 (baseline: the fastest row-level scheme)
  * (a)–(c) do a whole reservation (stock row, reservation row, movement rows; (c) also its outbox event);
@@ -13,17 +15,29 @@
  * reserved + committed, nothing negative — and the reserved units must equal the successes counted;
  * any break exits non-zero. Writes its table to bench/RESULTS.md ("## Inventory contention").
  *
- *   bun run bench/inventory/run.ts [--seconds=5] [--clients=1,16,64,256] [--modes=optimistic,writer,rpc,pessimistic,atomic]
+ *   bun run bench/inventory/run.ts [--seconds=5] [--clients=1,16,64,256] [--modes=optimistic,writer,rpc,rpc-batched,pessimistic,atomic]
  *                                  [--targets=hot,many] [--pool=256] [--no-write] [--no-pgbench]
  */
 import { SqlClient } from "@effect/sql"
 import type { Subprocess } from "bun"
-import { ConfigProvider, Effect, Either, Layer, ManagedRuntime } from "effect"
+import type { RpcClientError } from "@effect/rpc/RpcClientError"
+import { ConfigProvider, Effect, Either, Exit, Layer, ManagedRuntime, Scope } from "effect"
 import { loadavg } from "node:os"
 import { join } from "node:path"
-import { InventoryRpcs, type OrderId, type ReservationId, type Sku } from "../../rpc/inventory.ts"
+import {
+  type ConcurrencyConflict,
+  type InsufficientStock,
+  InventoryRpcs,
+  type OrderId,
+  type Reservation,
+  type ReservationId,
+  type ReserveRequest,
+  type Sku,
+  type UnknownSku,
+} from "../../rpc/inventory.ts"
 import { inventoryRetries } from "../../src/metrics.ts"
 import { PostgresLive } from "../../src/postgres.ts"
+import { makeBatchedCall } from "../../src/rpc/batched.ts"
 import { RpcClientTag } from "../../src/rpc/index.ts"
 import { InventoryEvents } from "../../services/inventory/events.ts"
 import { StockRepository } from "../../services/inventory/repository.ts"
@@ -37,7 +51,7 @@ const flag = (name: string) => process.argv.find((arg) => arg.startsWith(`--${na
 const list = (name: string, fallback: string) => (flag(name) ?? fallback).split(",").filter((s) => s.length > 0)
 const seconds = Number(flag("seconds") ?? 5)
 const clientCounts = list("clients", "1,16,64,256").map(Number)
-const modes = list("modes", "optimistic,writer,rpc,pessimistic,atomic") as Array<Mode>
+const modes = list("modes", "optimistic,writer,rpc,rpc-batched,pessimistic,atomic") as Array<Mode>
 const targets = list("targets", "hot,many") as Array<Target>
 const poolSize = Number(flag("pool") ?? 256)
 const manySkus = 1000
@@ -46,13 +60,14 @@ const runPgbench = !process.argv.includes("--no-pgbench")
 /** Writes a CPU profile of the service process (c) into this directory. */
 const profileService = flag("profile-service")
 
-type Mode = "optimistic" | "writer" | "rpc" | "pessimistic" | "atomic"
+type Mode = "optimistic" | "writer" | "rpc" | "rpc-batched" | "pessimistic" | "atomic"
 type Target = "hot" | "many"
 
 const modeLabel: Record<Mode, string> = {
   optimistic: "(a) optimistic, per request",
   writer: "(b) coalescing writer, in-process",
   rpc: "(c) service over RPC",
+  "rpc-batched": "(c′) over RPC, concurrent calls as one ReserveMany",
   pessimistic: "(d) SELECT FOR UPDATE + UPDATE",
   atomic: "(e) atomic conditional UPDATE",
 }
@@ -112,6 +127,11 @@ const childRetries = async () => {
 
 type Attempt = Effect.Effect<string, never, never>
 
+/** A reservation over RPC: the client's own Reserve, or the batched call. */
+type RpcReserve = (
+  request: ReserveRequest,
+) => Effect.Effect<Reservation, InsufficientStock | UnknownSku | ConcurrencyConflict | RpcClientError>
+
 const newReservation = (sku: Sku) => ({
   reservationId: crypto.randomUUID() as ReservationId,
   orderId: `bench-${crypto.randomUUID()}` as OrderId,
@@ -126,16 +146,17 @@ const attemptWith = Effect.fn(function* (mode: Mode) {
   const sql = yield* SqlClient.SqlClient
   const reserveOptimistic = yield* makeOptimisticReserve
   const writer = yield* StockWriter
-  return (sku: Sku, client: InventoryClient["Type"] | undefined): Attempt => {
+  return (sku: Sku, reserveRpc: RpcReserve | undefined): Attempt => {
     switch (mode) {
       case "optimistic":
         return outcome(reserveOptimistic(newReservation(sku)))
       case "writer":
         return outcome(writer.reserve(newReservation(sku)))
       case "rpc":
-        return client === undefined
+      case "rpc-batched":
+        return reserveRpc === undefined
           ? Effect.succeed("no-client")
-          : outcome(client.Reserve(newReservation(sku))).pipe(Effect.catchAllDefect(() => Effect.succeed("defect")))
+          : outcome(reserveRpc(newReservation(sku))).pipe(Effect.catchAllDefect(() => Effect.succeed("defect")))
       case "pessimistic":
         return sql
           .withTransaction(
@@ -187,7 +208,7 @@ const reservedOf = Effect.fn(function* (skus: ReadonlyArray<Sku>) {
 
 class InvariantBroken extends Error {}
 
-const runCase = (mode: Mode, target: Target, clients: number, client: InventoryClient["Type"] | undefined) =>
+const runCase = (mode: Mode, target: Target, clients: number, client: RpcReserve | undefined) =>
   Effect.gen(function* () {
     const repository = yield* StockRepository
     const prefix = `bench-${mode}-${target}-${clients}-${crypto.randomUUID().slice(0, 8)}`
@@ -200,7 +221,9 @@ const runCase = (mode: Mode, target: Target, clients: number, client: InventoryC
       discard: true,
     })
     const retriesBefore =
-      mode === "rpc" ? yield* Effect.promise(childRetries) : yield* Effect.promise(() => counterValue(mode))
+      mode === "rpc" || mode === "rpc-batched"
+        ? yield* Effect.promise(childRetries)
+        : yield* Effect.promise(() => counterValue(mode))
     const latencies: Array<number> = []
     const failures: Record<string, number> = {}
     let successes = 0
@@ -222,7 +245,9 @@ const runCase = (mode: Mode, target: Target, clients: number, client: InventoryC
     })
     const elapsed = (performance.now() - started) / 1000
     const retriesAfter =
-      mode === "rpc" ? yield* Effect.promise(childRetries) : yield* Effect.promise(() => counterValue(mode))
+      mode === "rpc" || mode === "rpc-batched"
+        ? yield* Effect.promise(childRetries)
+        : yield* Effect.promise(() => counterValue(mode))
 
     // The invariant, and that every success (and nothing else) holds exactly one unit.
     const violations = yield* repository.auditLedger(skus)
@@ -380,14 +405,15 @@ const main = async () => {
   let service: Subprocess | undefined
   let rpcRuntime: ManagedRuntime.ManagedRuntime<InventoryClient, unknown> | undefined
   const results: Array<CaseResult> = []
+  const batchScope = await Effect.runPromise(Scope.make())
   let pg: { tps: number; latency: number } | undefined
   try {
     await runtime.runPromise(Effect.void)
     console.log(header.join("\n"))
     for (const target of targets) {
       for (const mode of modes) {
-        let client: InventoryClient["Type"] | undefined
-        if (mode === "rpc") {
+        let client: RpcReserve | undefined
+        if (mode === "rpc" || mode === "rpc-batched") {
           if (service === undefined) {
             // The relay of the child would otherwise spend the run publishing earlier cases' backlog.
             await runtime.runPromise(
@@ -399,7 +425,17 @@ const main = async () => {
             service = await startService()
             rpcRuntime = ManagedRuntime.make(InventoryClient.Live.pipe(Layer.provide(config)))
           }
-          client = await rpcRuntime?.runPromise(InventoryClient)
+          const inventory = await rpcRuntime?.runPromise(InventoryClient)
+          client =
+            inventory === undefined
+              ? undefined
+              : mode === "rpc"
+                ? inventory.Reserve
+                : await runtime.runPromise(
+                    makeBatchedCall("bench.reserve", (requests: ReadonlyArray<ReserveRequest>) =>
+                      inventory.ReserveMany({ requests }),
+                    ).pipe(Scope.extend(batchScope)),
+                  )
         }
         for (const clients of clientCounts) {
           results.push(await runtime.runPromise(runCase(mode, target, clients, client)))
@@ -407,6 +443,7 @@ const main = async () => {
       }
     }
   } finally {
+    await Effect.runPromise(Scope.close(batchScope, Exit.void))
     await rpcRuntime?.dispose()
     if (service !== undefined) {
       service.kill("SIGTERM")
@@ -442,8 +479,8 @@ const main = async () => {
     ...header,
     ...results.map(formatRow),
     "",
-    `On the hot SKU at 256 clients: (b) / (e) = ${ratio("writer")}, (c) / (e) = ${ratio("rpc")}, (a) / (e) = ${ratio("optimistic")}.`,
-    `Target (b) and (c) ≥ 2× (e) on the hot SKU at 256 clients: ${meets("writer") && meets("rpc") ? "met" : "NOT met"} in this run.`,
+    `On the hot SKU at 256 clients: (b) / (e) = ${ratio("writer")}, (c) / (e) = ${ratio("rpc")}, (c′) / (e) = ${ratio("rpc-batched")}, (a) / (e) = ${ratio("optimistic")}.`,
+    `Target (b) and (c) or (c′) ≥ 2× (e) on the hot SKU at 256 clients: ${meets("writer") && (meets("rpc") || meets("rpc-batched")) ? "met" : "NOT met"} in this run.`,
     pg === undefined
       ? ""
       : `pgbench, (e)'s UPDATE as a custom script, 256 clients × 200 transactions: ${pg.tps.toFixed(0)} tps, average latency ${pg.latency.toFixed(2)} ms.`,

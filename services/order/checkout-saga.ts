@@ -14,8 +14,9 @@ import { OrderConfirmed, OrderFailed, OrderFailure } from "../../rpc/order.ts"
 import { CommandBus } from "../../src/commands/index.ts"
 import { Outbox } from "../../src/events/outbox.ts"
 import * as Saga from "../../src/saga/index.ts"
-import { DeliveryClient, InventoryClient, PaymentClient } from "./clients.ts"
+import { DeliveryClient, PaymentClient } from "./clients.ts"
 import { OrderRepository } from "./repository.ts"
+import { StockCalls } from "./stock-calls.ts"
 
 export const CheckoutInput = Schema.Struct({
   orderId: OrderId,
@@ -96,8 +97,8 @@ export const checkoutSaga = Saga.make("checkout", CheckoutInput)
     result: Schema.Struct({ reservationId: ReservationId }),
     action: ({ input, results }) =>
       Effect.gen(function* () {
-        const inventory = yield* InventoryClient
-        const reservation = yield* inventory.Reserve({
+        const stock = yield* StockCalls
+        const reservation = yield* stock.reserve({
           reservationId: ReservationId.make(input.orderId),
           orderId: input.orderId,
           lines: Arr.map(results.reserveCart.lines, (line) => ({ sku: line.sku, quantity: line.quantity })),
@@ -106,8 +107,8 @@ export const checkoutSaga = Saga.make("checkout", CheckoutInput)
       }),
     isTransient,
     compensate: ({ input }) =>
-      Effect.flatMap(InventoryClient, (inventory) =>
-        inventory.Release({ reservationId: ReservationId.make(input.orderId) }).pipe(ignoreTag("ReservationNotFound")),
+      Effect.flatMap(StockCalls, (stock) =>
+        stock.release(ReservationId.make(input.orderId)).pipe(ignoreTag("ReservationNotFound")),
       ),
   })
   .step("charge", {
@@ -155,7 +156,7 @@ export const checkoutSaga = Saga.make("checkout", CheckoutInput)
     result: Schema.Literal("CONFIRMED"),
     action: ({ input, results, key }) =>
       Effect.gen(function* () {
-        const inventory = yield* InventoryClient
+        const stock = yield* StockCalls
         const bus = yield* CommandBus
         // Committed stock cannot be released, so a concurrent CancelOrder must lose before the commit, not
         // after: the order is marked confirming (which CancelOrder respects) or found cancelled first.
@@ -163,7 +164,7 @@ export const checkoutSaga = Saga.make("checkout", CheckoutInput)
         if (!(yield* orders.markConfirming(input.orderId))) {
           return yield* new OrderCancelledDuringCheckout({ orderId: input.orderId })
         }
-        yield* inventory.Commit({ reservationId: results.reserveStock.reservationId })
+        yield* stock.commit(results.reserveStock.reservationId)
         yield* markConfirmed(input, results.reserveCart)
         // The cart is emptied after the order is confirmed; a lost clear leaves a frozen cart that the
         // next reserve for this order would find already done, so it is sent, not awaited.

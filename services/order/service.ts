@@ -17,13 +17,14 @@ import { Checkout } from "./checkout.ts"
 import { sagaLeaseMillis } from "./config.ts"
 import { OrderHandlers } from "./handlers.ts"
 import { OrderRepository } from "./repository.ts"
+import { StockCalls } from "./stock-calls.ts"
 
 const Kafka = Layer.effectDiscard(ensureTopics([OrderConfirmed.topic])).pipe(Layer.provideMerge(KafkaLive("order")))
 
 const SagaLogLive = Layer.unwrapEffect(Effect.map(sagaLeaseMillis, (lease) => PostgresSagaLogLive({ lease })))
 
 const CheckoutLive = Checkout.Default.pipe(
-  Layer.provideMerge(Layer.mergeAll(OrderRepository.Default, Outbox.Default, SagaLogLive)),
+  Layer.provideMerge(Layer.mergeAll(OrderRepository.Default, Outbox.Default, SagaLogLive, StockCalls.Default)),
 )
 
 /**

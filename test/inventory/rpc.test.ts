@@ -3,7 +3,7 @@
  * transport: typed successes and typed errors cross the wire.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { Effect, Layer } from "effect"
+import { Effect, Either, Layer } from "effect"
 import { InsufficientStock, type OrderId, type RestockId } from "../../rpc/inventory.ts"
 import { testRuntime } from "../support/run.ts"
 import { type ServiceProcess, startService } from "../support/service-process.ts"
@@ -65,6 +65,44 @@ describe("inventory over RPC", () => {
         })
         const missing = yield* inventory.GetReservation({ reservationId: newReservationId() }).pipe(Effect.flip)
         expect(missing._tag).toBe("ReservationNotFound")
+      }),
+    ))
+
+  test("ReserveMany answers each item on its own: a refused item fails only itself, a repeated id reserves once", () =>
+    client.run(
+      Effect.gen(function* () {
+        const inventory = yield* InventoryClient
+        const sku = newSku("batch")
+        yield* inventory.Restock({ restockId: newId<RestockId>("restock"), sku, quantity: 5 })
+        const first = newReservationId()
+        const orderId = newId<OrderId>("order")
+        const short = newReservationId()
+        const last = newReservationId()
+        const outcomes = yield* inventory.ReserveMany({
+          requests: [
+            { reservationId: first, orderId, lines: [{ sku, quantity: 2 }] },
+            // The same reservation again in the same batch: answered with the first, reserving nothing more.
+            { reservationId: first, orderId, lines: [{ sku, quantity: 2 }] },
+            // More than is left after the first: refused on its own.
+            { reservationId: short, orderId: newId<OrderId>("order"), lines: [{ sku, quantity: 4 }] },
+            { reservationId: last, orderId: newId<OrderId>("order"), lines: [{ sku, quantity: 3 }] },
+          ],
+        })
+        expect(outcomes.map((outcome) => (Either.isRight(outcome) ? outcome.right.id : outcome.left._tag))).toEqual([
+          first,
+          first,
+          "InsufficientStock",
+          last,
+        ])
+        const stock = yield* inventory.GetStock({ sku })
+        expect({ available: stock.available, reserved: stock.reserved }).toEqual({ available: 0, reserved: 5 })
+
+        const committed = yield* inventory.CommitMany({ reservationIds: [first, short, last] })
+        expect(
+          committed.map((outcome) => (Either.isRight(outcome) ? outcome.right.status : outcome.left._tag)),
+        ).toEqual(["committed", "ReservationNotFound", "committed"])
+        const after = yield* inventory.GetStock({ sku })
+        expect({ reserved: after.reserved, committed: after.committed }).toEqual({ reserved: 0, committed: 5 })
       }),
     ))
 
