@@ -224,9 +224,10 @@ describe("the monolith: every service in one process", () => {
 
   test("in-process calls between services count in the serving service's RPC metrics", async () => {
     const metrics = await fetch(`http://127.0.0.1:${httpPort}/metrics`).then((response) => response.text())
-    // Only the order service calls Charge and Reserve, and only in-process (their hosts point nowhere).
+    // Only the order service calls Charge and ReserveMany (its sagas' reservations), and only in-process
+    // (their hosts point nowhere).
     expect(metrics).toMatch(/rpc_requests_total\{[^}]*service="payment"[^}]*method="Charge"[^}]*\} [1-9]/)
-    expect(metrics).toMatch(/rpc_requests_total\{[^}]*service="inventory"[^}]*method="Reserve"[^}]*\} [1-9]/)
+    expect(metrics).toMatch(/rpc_requests_total\{[^}]*service="inventory"[^}]*method="ReserveMany"[^}]*\} [1-9]/)
   })
 
   test("its gateway answers REST through in-process clients", async () => {
