@@ -49,8 +49,8 @@ export interface RpcServeOptions {
 
 /** The default observer: every served call counts in rpc_requests_total and rpc_request_duration_seconds. */
 export const recordRpcMetrics: RpcObserver = ({ service, method, outcome, seconds }) => {
-  rpcRequests.inc({ service, method, outcome })
-  rpcRequestDuration.observe({ service, method }, seconds)
+  rpcRequests.add({ service, method, outcome })
+  rpcRequestDuration.record({ service, method }, seconds)
 }
 
 const serve = <Rpcs extends Rpc.Any>(group: RpcGroup.RpcGroup<Rpcs>, options: RpcServeOptions) =>
