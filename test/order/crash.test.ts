@@ -97,11 +97,15 @@ const survive = async (victims: ReadonlyArray<ServiceName>) => {
       quantity: 1 + (i % 2),
     }),
   )
-  // Carts are filled first: what is killed is the checkouts' work, not the shopping before it.
+  // Carts are filled first: what is killed is the checkouts' work, not the shopping before it. Retried like
+  // the set-up (a retried line at most raises a quantity; the checks below read quantities from the orders).
   await run(
     Effect.forEach(
       customers,
-      (c) => Effect.flatMap(CartClient, (cart) => cart.AddItem({ userId: c.userId, sku: c.sku, quantity: c.quantity })),
+      (c) =>
+        throughCrashes(
+          Effect.flatMap(CartClient, (cart) => cart.AddItem({ userId: c.userId, sku: c.sku, quantity: c.quantity })),
+        ),
       { concurrency: inFlight, discard: true },
     ),
   )
