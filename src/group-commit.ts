@@ -44,7 +44,7 @@ export const makeGroupCommit = <I, A, E, R>(
       yield* Effect.yieldNow()
       const joined = waiting.length < maxBatch ? yield* Queue.takeUpTo(queue, maxBatch - waiting.length) : Chunk.empty()
       const batch = Chunk.toReadonlyArray(Chunk.appendAll(waiting, joined))
-      groupCommitBatchSize.observe({ writer }, batch.length)
+      groupCommitBatchSize.record({ writer }, batch.length)
       const outcome = yield* Effect.exit(write(batch.map((pending) => pending.item)))
       for (const [index, pending] of batch.entries()) {
         const own: Exit.Exit<A, E> = Exit.isSuccess(outcome)

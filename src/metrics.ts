@@ -4,7 +4,15 @@
  * several services in one process. The list of metrics lives in deploy/METRICS.md.
  */
 import { Effect } from "effect"
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client"
+import {
+  Counter,
+  collectDefaultMetrics,
+  Gauge,
+  Histogram,
+  type IncreaseDataWithExemplar,
+  type ObserveDataWithExemplar,
+  Registry,
+} from "prom-client"
 
 export const registry = new Registry()
 collectDefaultMetrics({ register: registry })
@@ -23,8 +31,15 @@ const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.
 /** A saga step may wait on a slow provider or a retry schedule for tens of seconds. */
 const stepBuckets = [...latencyBuckets, 10, 30, 60]
 
+/** Label values by label name, as prom-client takes them. */
+type Labels<T extends string> = Partial<Record<T, string | number>>
+
+/** prom-client's `{ labels, value, exemplarLabels }` form of inc/observe, told from plain labels. */
+const isExemplarData = <D extends { readonly exemplarLabels?: unknown }>(data: object): data is D =>
+  "exemplarLabels" in data || ("value" in data && "labels" in data && typeof data.labels === "object")
+
 /** A series' key: its label values in the metric's label order. */
-const seriesKey = (labelNames: ReadonlyArray<string>, labels: Readonly<Record<string, string>>) => {
+const seriesKey = <T extends string>(labelNames: ReadonlyArray<T>, labels: Labels<T>) => {
   let key = ""
   for (const name of labelNames) key += `${labels[name] ?? ""}\u0000`
   return key
@@ -38,15 +53,17 @@ const seriesKey = (labelNames: ReadonlyArray<string>, labels: Readonly<Record<st
  */
 class SeriesCounter<T extends string> extends Counter<T> {
   readonly #labelNames: ReadonlyArray<T>
-  readonly #series = new Map<string, { readonly labels: Record<T, string>; value: number }>()
+  readonly #series = new Map<string, { readonly labels: Labels<T>; value: number }>()
 
   constructor(config: { name: string; help: string; labelNames: ReadonlyArray<T> }) {
     super({ ...config, registers: [registry] })
+    // prom-client's constructor sets `inc` on the instance, which would hide the method below.
+    Reflect.deleteProperty(this, "inc")
     this.#labelNames = config.labelNames
   }
 
   /** The series of `labels`, as a function adding to it. */
-  series(labels: Record<T, string>): (value?: number) => void {
+  series(labels: Labels<T>): (value?: number) => void {
     const key = seriesKey(this.#labelNames, labels)
     let cell = this.#series.get(key)
     if (cell === undefined) {
@@ -60,8 +77,33 @@ class SeriesCounter<T extends string> extends Counter<T> {
   }
 
   /** Adds to the series of `labels` (a Map lookup; `series` skips even that). */
-  add(labels: Record<T, string>, value = 1) {
+  add(labels: Labels<T>, value = 1) {
     this.series(labels)(value)
+  }
+
+  /** prom-client's own entry point goes to the same series (exemplars are not kept). */
+  override inc(labels: Labels<T>, value?: number): void
+  override inc(value?: number): void
+  override inc(incData: IncreaseDataWithExemplar<T>): void
+  override inc(first?: Labels<T> | number | IncreaseDataWithExemplar<T>, value?: number) {
+    if (first === undefined || typeof first === "number") this.add({}, first ?? 1)
+    else if (isExemplarData<IncreaseDataWithExemplar<T>>(first)) this.add(first.labels ?? {}, first.value ?? 1)
+    else this.add(first, value ?? 1)
+  }
+
+  override labels(...values: Array<string>): Counter.Internal
+  override labels(labels: Labels<T>): Counter.Internal
+  override labels(...args: Array<string | Labels<T>>): Counter.Internal {
+    const [first] = args
+    const labels: Labels<T> = typeof first === "object" ? first : {}
+    if (typeof first !== "object") {
+      this.#labelNames.forEach((name, i) => {
+        const value = args[i]
+        if (typeof value === "string") labels[name] = value
+      })
+    }
+    const add = this.series(labels)
+    return { inc: (value?: number) => add(value) }
   }
 
   override async get() {
@@ -84,11 +126,13 @@ class SeriesHistogram<T extends string> extends Histogram<T> {
   readonly #bounds: ReadonlyArray<number>
   readonly #series = new Map<
     string,
-    { readonly labels: Record<T, string>; readonly counts: Array<number>; sum: number; count: number }
+    { readonly labels: Labels<T>; readonly counts: Array<number>; sum: number; count: number }
   >()
 
   constructor(config: { name: string; help: string; labelNames: ReadonlyArray<T>; buckets: ReadonlyArray<number> }) {
     super({ ...config, buckets: [...config.buckets], registers: [registry] })
+    // prom-client's constructor sets `observe` on the instance, which would hide the method below.
+    Reflect.deleteProperty(this, "observe")
     this.#name = config.name
     this.#help = config.help
     this.#labelNames = config.labelNames
@@ -96,7 +140,7 @@ class SeriesHistogram<T extends string> extends Histogram<T> {
   }
 
   /** The series of `labels`, as a function observing a value into it. */
-  series(labels: Record<T, string>): (value: number) => void {
+  series(labels: Labels<T>): (value: number) => void {
     const key = seriesKey(this.#labelNames, labels)
     let cell = this.#series.get(key)
     if (cell === undefined) {
@@ -118,8 +162,18 @@ class SeriesHistogram<T extends string> extends Histogram<T> {
   }
 
   /** Observes into the series of `labels` (a Map lookup; `series` skips even that). */
-  record(labels: Record<T, string>, value: number) {
+  record(labels: Labels<T>, value: number) {
     this.series(labels)(value)
+  }
+
+  /** prom-client's own entry point goes to the same series (exemplars are not kept). */
+  override observe(value: number): void
+  override observe(labels: Labels<T>, value: number): void
+  override observe(observeData: ObserveDataWithExemplar<T>): void
+  override observe(first: Labels<T> | number | ObserveDataWithExemplar<T>, value?: number) {
+    if (typeof first === "number") this.record({}, first)
+    else if (isExemplarData<ObserveDataWithExemplar<T>>(first)) this.record(first.labels ?? {}, first.value)
+    else this.record(first, value ?? 0)
   }
 
   /** The exposition samples, shaped as prom-client shapes its own: cumulative buckets, +Inf, sum, count. */
@@ -209,11 +263,10 @@ export const rpcRequestDuration = new SeriesHistogram({
   buckets: latencyBuckets,
 })
 
-export const messagesHandled = new Counter({
+export const messagesHandled = new SeriesCounter({
   name: "messages_handled_total",
   help: "Bus messages handled, by transport (amqp, kafka), queue or topic and outcome (ok, retry, dead_letter)",
   labelNames: ["service", "transport", "queue", "outcome"] as const,
-  registers: [registry],
 })
 
 export const deadLetters = new Counter({
@@ -251,11 +304,10 @@ export const kafkaConsumerLag = new Gauge({
   registers: [registry],
 })
 
-export const sagaRuns = new Counter({
+export const sagaRuns = new SeriesCounter({
   name: "saga_runs_total",
   help: "Saga runs that reached a terminal state, by outcome (completed, failed)",
   labelNames: ["service", "saga", "outcome"] as const,
-  registers: [registry],
 })
 
 export const sagaRecoveries = new Counter({
@@ -265,26 +317,23 @@ export const sagaRecoveries = new Counter({
   registers: [registry],
 })
 
-export const sagaStepDuration = new Histogram({
+export const sagaStepDuration = new SeriesHistogram({
   name: "saga_step_duration_seconds",
   help: "Duration of saga steps and compensations, by outcome",
   labelNames: ["service", "saga", "step", "outcome"] as const,
   buckets: stepBuckets,
-  registers: [registry],
 })
 
-export const sagaStepRetries = new Counter({
+export const sagaStepRetries = new SeriesCounter({
   name: "saga_step_retries_total",
   help: "Saga step attempts that failed on a transient error (and were retried while the schedule allowed)",
   labelNames: ["service", "saga", "step"] as const,
-  registers: [registry],
 })
 
-export const sagaStarts = new Counter({
+export const sagaStarts = new SeriesCounter({
   name: "saga_starts_total",
   help: "Sagas handed to a runner by the process that created them",
   labelNames: ["service", "saga"] as const,
-  registers: [registry],
 })
 
 export const sagaConcurrencyLimit = new Gauge({
@@ -327,11 +376,10 @@ export const metricsContentType = registry.contentType
 // `path` says which write path produced the figure: "writer" (the coalescing single-writer queue the
 // service uses) or "optimistic" (the plain per-request version-guarded UPDATE, kept as the reference).
 
-export const inventoryReservations = new Counter({
+export const inventoryReservations = new SeriesCounter({
   name: "inventory_reservations_total",
   help: "Reserve requests decided, by write path and outcome (ok, or the error tag)",
   labelNames: ["service", "path", "outcome"] as const,
-  registers: [registry],
 })
 
 export const inventoryConflicts = new Counter({
@@ -348,12 +396,11 @@ export const inventoryRetries = new Counter({
   registers: [registry],
 })
 
-export const groupCommitBatchSize = new Histogram({
+export const groupCommitBatchSize = new SeriesHistogram({
   name: "group_commit_batch_size",
   help: "Callers written per statement by a group commit (src/group-commit.ts), per writer",
   labelNames: ["writer"] as const,
   buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
-  registers: [registry],
 })
 
 export const inventoryBatchSize = new Histogram({

@@ -185,7 +185,7 @@ export const makeStockWriter = (options: StockWriterOptions = {}) =>
           Effect.either,
         )
         const countReserves = (outcomes: ReadonlyArray<string>) =>
-          outcomes.forEach((outcome) => inventoryReservations.inc({ service, path: "writer", outcome }))
+          outcomes.forEach((outcome) => inventoryReservations.add({ service, path: "writer", outcome }))
         const reserves = batch.filter((op) => op._tag === "Reserve").length
         if (Either.isRight(outcome)) {
           yield* Effect.all(outcome.right.answers, { discard: true })

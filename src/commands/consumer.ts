@@ -210,7 +210,7 @@ export interface Settlement<R> {
 export const settle = <R>(settlement: Settlement<R>, channel: ConfirmChannel, message: ConsumeMessage) => {
   const { service, queue, retry } = settlement
   const count = (outcome: "ok" | "retry" | "dead_letter") =>
-    Effect.sync(() => messagesHandled.inc({ service, transport: "amqp", queue, outcome }))
+    Effect.sync(() => messagesHandled.add({ service, transport: "amqp", queue, outcome }))
   const ack = Effect.try({
     try: () => channel.ack(message),
     catch: (error) => new CommandBusError({ message: `cannot ack: ${describeError(error)}`, cause: error }),

@@ -36,7 +36,7 @@ export const runBatchConsumer = <E, R>(
 
     const count = (topic: string, outcome: string, n: number) =>
       Effect.sync(() => {
-        if (n > 0) messagesHandled.inc({ service, transport: "kafka", queue: topic, outcome }, n)
+        if (n > 0) messagesHandled.add({ service, transport: "kafka", queue: topic, outcome }, n)
       })
 
     const processBatch = (payload: EachBatchPayload) =>

@@ -52,7 +52,7 @@ export const runConsumer = <E, R>(
     const retry = options.retry ?? defaultHandlerRetry
 
     const count = (topic: string, outcome: string) =>
-      Effect.sync(() => messagesHandled.inc({ service, transport: "kafka", queue: topic, outcome }))
+      Effect.sync(() => messagesHandled.add({ service, transport: "kafka", queue: topic, outcome }))
 
     const handleMessage = (batch: Batch, message: KafkaMessage) =>
       Effect.gen(function* () {

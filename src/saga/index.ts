@@ -169,7 +169,7 @@ export const run = <Input, Results extends Record<string, unknown>, R>(
         const started = performance.now()
         return Effect.onExit(effect, (exit) =>
           Effect.sync(() =>
-            sagaStepDuration.observe(
+            sagaStepDuration.record(
               { service, saga: saga.name, step, outcome: exit._tag === "Success" ? "ok" : "failed" },
               (performance.now() - started) / 1000,
             ),
@@ -238,7 +238,7 @@ export const run = <Input, Results extends Record<string, unknown>, R>(
         ).pipe(
           Effect.tapError((error) =>
             Effect.sync(() => {
-              if (isTransient(error)) sagaStepRetries.inc({ service, saga: saga.name, step: step.name })
+              if (isTransient(error)) sagaStepRetries.add({ service, saga: saga.name, step: step.name })
             }),
           ),
         )

@@ -144,7 +144,7 @@ export const makeSagaRunner = <R>(sagas: ReadonlyArray<AnySaga<R>>, options: Sag
           ),
         ).pipe(
           Effect.tap((outcome) =>
-            Effect.sync(() => sagaRuns.inc({ service: options.service, saga: saga.name, outcome: outcome.state })),
+            Effect.sync(() => sagaRuns.add({ service: options.service, saga: saga.name, outcome: outcome.state })),
           ),
           Effect.tapError((error) =>
             Effect.logWarning("saga paused; the recovery loop will resume it").pipe(
@@ -189,7 +189,7 @@ export const makeSagaRunner = <R>(sagas: ReadonlyArray<AnySaga<R>>, options: Sag
       const saga = byName.get(name)
       if (saga === undefined) return Effect.dieMessage(`unknown saga ${name}`)
       return Effect.zipRight(
-        Effect.sync(() => sagaStarts.inc({ service: options.service, saga: name })),
+        Effect.sync(() => sagaStarts.add({ service: options.service, saga: name })),
         drive(id, saga, "start", input === undefined ? undefined : { input, firstStepStarted }),
       )
     }
