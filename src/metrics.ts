@@ -51,7 +51,7 @@ const seriesKey = <T extends string>(labelNames: ReadonlyArray<T>, labels: Label
  * gateway's CPU on a cached read, and the same on every RPC each service serves); this one keeps its series
  * in a Map and renders them at scrape time in the same exposition format.
  */
-class SeriesCounter<T extends string> extends Counter<T> {
+export class SeriesCounter<T extends string> extends Counter<T> {
   readonly #labelNames: ReadonlyArray<T>
   readonly #series = new Map<string, { readonly labels: Labels<T>; value: number }>()
 
@@ -119,7 +119,7 @@ class SeriesCounter<T extends string> extends Counter<T> {
 }
 
 /** The histogram twin of SeriesCounter: a series keeps its count per bucket, sum and count. */
-class SeriesHistogram<T extends string> extends Histogram<T> {
+export class SeriesHistogram<T extends string> extends Histogram<T> {
   readonly #name: string
   readonly #help: string
   readonly #labelNames: ReadonlyArray<T>
@@ -184,9 +184,15 @@ class SeriesHistogram<T extends string> extends Histogram<T> {
       return [
         ...this.#bounds.map((bound, i) => {
           cumulative += counts[i] ?? 0
-          return { labels: { le: bound }, sharedLabels: labels, value: cumulative, metricName: `${name}_bucket` }
+          return {
+            labels: { le: bound },
+            sharedLabels: labels,
+            value: cumulative,
+            metricName: `${name}_bucket`,
+            exemplar: null,
+          }
         }),
-        { labels: { le: "+Inf" }, sharedLabels: labels, value: count, metricName: `${name}_bucket` },
+        { labels: { le: "+Inf" }, sharedLabels: labels, value: count, metricName: `${name}_bucket`, exemplar: null },
         { labels: {}, sharedLabels: labels, value: sum, metricName: `${name}_sum` },
         { labels: {}, sharedLabels: labels, value: count, metricName: `${name}_count` },
       ]
