@@ -38,11 +38,21 @@ type Labels<T extends string> = Partial<Record<T, string | number>>
 const isExemplarData = <D extends { readonly exemplarLabels?: unknown }>(data: object): data is D =>
   "exemplarLabels" in data || ("value" in data && "labels" in data && typeof data.labels === "object")
 
-/** A series' key: its label values in the metric's label order. */
-const seriesKey = <T extends string>(labelNames: ReadonlyArray<T>, labels: Labels<T>) => {
+/** The series of `labels` in `series` (keyed by the label values in the metric's label order), made on first use. */
+const seriesOf = <T extends string, S>(
+  series: Map<string, S>,
+  labelNames: ReadonlyArray<T>,
+  labels: Labels<T>,
+  make: () => S,
+) => {
   let key = ""
   for (const name of labelNames) key += `${labels[name] ?? ""}\u0000`
-  return key
+  let found = series.get(key)
+  if (found === undefined) {
+    found = make()
+    series.set(key, found)
+  }
+  return found
 }
 
 /**
@@ -64,13 +74,7 @@ export class SeriesCounter<T extends string> extends Counter<T> {
 
   /** The series of `labels`, as a function adding to it. */
   series(labels: Labels<T>): (value?: number) => void {
-    const key = seriesKey(this.#labelNames, labels)
-    let cell = this.#series.get(key)
-    if (cell === undefined) {
-      cell = { labels: { ...labels }, value: 0 }
-      this.#series.set(key, cell)
-    }
-    const counted = cell
+    const counted = seriesOf(this.#series, this.#labelNames, labels, () => ({ labels: { ...labels }, value: 0 }))
     return (value = 1) => {
       counted.value += value
     }
@@ -118,7 +122,10 @@ export class SeriesCounter<T extends string> extends Counter<T> {
   }
 }
 
-/** The histogram twin of SeriesCounter: a series keeps its count per bucket, sum and count. */
+/**
+ * The histogram twin of SeriesCounter: a series keeps its count per bucket, sum and count. `observe` goes to
+ * the same series; prom-client's `labels()`, `startTimer()` and `zero()` do not (nothing here uses them).
+ */
 export class SeriesHistogram<T extends string> extends Histogram<T> {
   readonly #name: string
   readonly #help: string
@@ -141,14 +148,13 @@ export class SeriesHistogram<T extends string> extends Histogram<T> {
 
   /** The series of `labels`, as a function observing a value into it. */
   series(labels: Labels<T>): (value: number) => void {
-    const key = seriesKey(this.#labelNames, labels)
-    let cell = this.#series.get(key)
-    if (cell === undefined) {
-      cell = { labels: { ...labels }, counts: this.#bounds.map(() => 0), sum: 0, count: 0 }
-      this.#series.set(key, cell)
-    }
-    const observed = cell
     const bounds = this.#bounds
+    const observed = seriesOf(this.#series, this.#labelNames, labels, () => ({
+      labels: { ...labels },
+      counts: bounds.map(() => 0),
+      sum: 0,
+      count: 0,
+    }))
     return (value) => {
       observed.sum += value
       observed.count++
@@ -227,26 +233,10 @@ export const httpRequestDuration = new SeriesHistogram({
   buckets: latencyBuckets,
 })
 
-/** Records one HTTP answer of `service`; the series of each route and status are looked up once. */
-export const httpRecorder = (service: string) => {
-  const counters = new Map<string, (value?: number) => void>()
-  const histograms = new Map<string, (value: number) => void>()
-  return (method: string, route: string, status: number, seconds: number) => {
-    const key = `${method} ${route}`
-    const counterKey = `${key} ${status}`
-    let counter = counters.get(counterKey)
-    if (counter === undefined) {
-      counter = httpRequests.series({ service, method, route, status: String(status) })
-      counters.set(counterKey, counter)
-    }
-    counter()
-    let histogram = histograms.get(key)
-    if (histogram === undefined) {
-      histogram = httpRequestDuration.series({ service, method, route })
-      histograms.set(key, histogram)
-    }
-    histogram(seconds)
-  }
+/** Records one HTTP answer of `service`. */
+export const httpRecorder = (service: string) => (method: string, route: string, status: number, seconds: number) => {
+  httpRequests.add({ service, method, route, status: String(status) })
+  httpRequestDuration.record({ service, method, route }, seconds)
 }
 
 export const rateLimited = new Counter({

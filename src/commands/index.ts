@@ -316,6 +316,11 @@ const makeCommandBus = (service: ServiceName, options: CommandBusOptions) =>
               onMessage: (channel, message) =>
                 Effect.gen(function* () {
                   const envelopes = decodeEnvelopes(message.content.toString("utf8"))
+                  if (Either.isLeft(envelopes)) {
+                    yield* Effect.logDebug("undecodable reply dropped").pipe(
+                      Effect.annotateLogs({ queue: replyQueue, error: envelopes.left }),
+                    )
+                  }
                   for (const envelope of Either.getOrElse(envelopes, () => [])) {
                     const waiter =
                       envelope.correlationId === undefined ? undefined : waiters.get(envelope.correlationId)
