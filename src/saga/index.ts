@@ -155,8 +155,8 @@ export const run = <Input, Results extends Record<string, unknown>, R>(
      * its record is known, so it is not read back from the log.
      */
     readonly created?: { readonly input: unknown; readonly firstStepStarted?: boolean }
-    /** Waited for before each forward step acts (a shared beat that makes sagas act together). */
-    readonly beforeStep?: Effect.Effect<void>
+    /** Waited for before each forward step acts, given the step's name (the beat that makes sagas at a step act together). */
+    readonly beforeStep?: (step: string) => Effect.Effect<void>
     /** How a step without a `retry` of its own retries transient errors (default: 4 retries from 50 ms). */
     readonly retry?: Schedule.Schedule<unknown, unknown>
   } = {},
@@ -226,7 +226,7 @@ export const run = <Input, Results extends Record<string, unknown>, R>(
         if (index === 0 && record.steps[step.name]?.action !== "started") yield* log.stepStarted(sagaId, step.name)
         const timeout = definition.timeout
         const isTransient = definition.isTransient ?? ((error: unknown) => error instanceof StepTimeout)
-        if (options.beforeStep !== undefined) yield* options.beforeStep
+        if (options.beforeStep !== undefined) yield* options.beforeStep(step.name)
         const action = definition.action(contextFor(step.name))
         const attempt = (
           timeout === undefined

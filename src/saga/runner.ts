@@ -15,7 +15,7 @@ import type { Statement } from "@effect/sql"
 import { Data, Duration, Effect, FiberSet, Option, Schedule } from "effect"
 import { makeGradientLimit } from "./adaptive-limit.ts"
 import { makeFifoGate } from "./fifo-gate.ts"
-import { makeBeat } from "./beat.ts"
+import { makeStepBeats } from "./beat.ts"
 import * as Saga from "./index.ts"
 import { SagaLog } from "./log.ts"
 import { sagaConcurrencyLimit, sagaRecoveries, sagaRuns, sagaStarts, watchSagaQueue } from "../metrics.ts"
@@ -40,10 +40,11 @@ export interface SagaRunnerOptions {
   /** `admission` refuses once the sagas waiting for a permit would wait longer than this (default 3 s). */
   readonly maxQueueSeconds?: number
   /**
-   * Steps set off on a shared beat of this many milliseconds (default 0: each at once). The sagas reaching
-   * a step within one beat act together, so their calls and log writes reach the services' group commits
-   * at the same moment and share statements and round trips, at the price of half a beat per step on
-   * average.
+   * Steps set off on beats of this many milliseconds (default 0: each at once), one beat per step with the
+   * steps' ticks spread over the period (beat.ts). The sagas reaching a step within one beat act together,
+   * so their calls and log writes reach the services' group commits at the same moment and share
+   * statements and round trips; the different steps act at different moments, so their work does not pile
+   * into one burst in front of the requests the same processes serve.
    */
   readonly stepBeatMillis?: number
   /** How steps without a `retry` of their own retry transient errors (the engine's default otherwise). */
@@ -119,7 +120,13 @@ export const makeSagaRunner = <R>(sagas: ReadonlyArray<AnySaga<R>>, options: Sag
     yield* Effect.forkScoped(log.renewAll.pipe(Effect.ignore, Effect.repeat(Schedule.spaced(renewEvery))))
 
     const runTimeout = Duration.decode(options.runTimeout ?? Duration.minutes(2))
-    const stepBeat = beatMillis > 0 ? makeBeat(beatMillis) : undefined
+    const stepBeat =
+      beatMillis > 0
+        ? makeStepBeats(
+            beatMillis,
+            sagas.flatMap((saga) => saga.steps.map((step) => step.name)),
+          )
+        : undefined
 
     const drive = (
       id: string,

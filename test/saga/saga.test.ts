@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test"
 import { Effect, Fiber, Option, Schedule, Schema } from "effect"
 import * as Saga from "../../src/saga/index.ts"
 import { SagaLog } from "../../src/saga/log.ts"
-import { makeBeat } from "../../src/saga/beat.ts"
+import { makeBeat, makeStepBeats } from "../../src/saga/beat.ts"
 import { makeMemoryLog, type MemoryLog, memoryLogLayer } from "./memory-log.ts"
 import { runTest } from "../support/run.ts"
 
@@ -230,7 +230,7 @@ describe("saga engine", () => {
   test("beforeStep is waited for before each forward step, never before a compensation", async () => {
     const memory = makeMemoryLog()
     const calls: Array<string> = []
-    const beat = Effect.sync(() => calls.push("beat"))
+    const beat = (step: string) => Effect.sync(() => calls.push(`beat ${step}`))
     const outcome = await runTest(
       Effect.zipRight(
         start(memory, "s9", { orderId: "o9", failAt: "ship" }),
@@ -239,11 +239,11 @@ describe("saga engine", () => {
     )
     expect(outcome.state).toBe("failed")
     expect(calls).toEqual([
-      "beat",
+      "beat reserve",
       "reserve s9:reserve",
-      "beat",
+      "beat charge",
       "charge after r-s9:reserve",
-      "beat",
+      "beat ship",
       "refund p-o9",
       "release r-s9:reserve",
     ])
@@ -263,16 +263,67 @@ describe("the beat sagas act on", () => {
               Effect.sync(() => performance.now()),
             ),
           )
+        // Just past a tick, so the three begin to wait early in the next period.
+        yield* beat
         const started = performance.now()
         const [a, b, c] = yield* Effect.all([wait(0), wait(10), wait(20)], { concurrency: "unbounded" })
         const late = yield* wait(0)
         return { started, a, b, c, late }
       }),
     )
-    // The three began to wait 10 ms apart and resumed together, at least a beat after the first began.
+    // The three began to wait 10 ms apart and resumed together, at the next tick.
     expect(Math.max(resumed.a, resumed.b, resumed.c) - Math.min(resumed.a, resumed.b, resumed.c)).toBeLessThan(3)
-    expect(resumed.a - resumed.started).toBeGreaterThanOrEqual(39)
-    // The late one opened a beat of its own.
+    expect(resumed.a - resumed.started).toBeGreaterThanOrEqual(35)
+    // The late one waited for the next tick.
     expect(resumed.late - resumed.a).toBeGreaterThanOrEqual(39)
+  })
+
+  test("a beat ticks on the clock, at its offset past each multiple of the period", async () => {
+    const phase = (at: number) => ((at % 60) + 60) % 60
+    const ticks = await runTest(
+      Effect.forEach(
+        [makeBeat(60), makeBeat(60, 20), makeBeat(60, 40)],
+        (beat) =>
+          Effect.zipRight(
+            beat,
+            Effect.sync(() => Date.now()),
+          ),
+        { concurrency: "unbounded" },
+      ),
+    )
+    // Timers may fire a little late, never early.
+    ticks.forEach((at, index) => {
+      const late = (phase(at) - index * 20 + 60) % 60
+      expect(late).toBeLessThan(8)
+    })
+  })
+
+  test("the steps' beats are spread over the period; sagas at one step go on together", async () => {
+    const beats = makeStepBeats(60, ["reserve", "charge", "ship"])
+    const resumed = await runTest(
+      Effect.forEach(
+        ["reserve", "reserve", "charge", "ship", "ship"],
+        (step) =>
+          Effect.zipRight(
+            beats(step),
+            Effect.sync(() => ({ step, at: performance.now() })),
+          ),
+        { concurrency: "unbounded" },
+      ),
+    )
+    const at = (step: string) => resumed.filter((r) => r.step === step).map((r) => r.at)
+    const [reserve, charge, ship] = [at("reserve"), at("charge"), at("ship")]
+    expect(Math.abs((reserve[0] as number) - (reserve[1] as number))).toBeLessThan(2)
+    expect(Math.abs((ship[0] as number) - (ship[1] as number))).toBeLessThan(2)
+    // A third of the period apart, in a cycle: each step's tick is 20 ms after the one before it.
+    const gap = (from: number, to: number) => (((to - from) % 60) + 60) % 60
+    for (const [from, to] of [
+      [reserve[0], charge[0]],
+      [charge[0], ship[0]],
+      [ship[0], reserve[0]],
+    ] as Array<[number, number]>) {
+      expect(gap(from, to)).toBeGreaterThan(13)
+      expect(gap(from, to)).toBeLessThan(27)
+    }
   })
 })
