@@ -25,11 +25,12 @@ export const sagaConcurrencyMax = Config.integer("SAGA_CONCURRENCY_MAX").pipe(Co
 export const checkoutMaxQueueSeconds = Config.number("CHECKOUT_MAX_QUEUE_SECONDS").pipe(Config.withDefault(3))
 
 /**
- * `SAGA_STEP_BEAT_MS` (50): checkout sagas take each step on a shared beat of this many milliseconds, so
- * the sagas reaching a step together share its statements and round trips in every service behind it
- * (src/saga/runner.ts); 0 lets each step go at once. Costs half a beat per step on average, after the 201.
+ * `SAGA_STEP_BEAT_MS` (100): checkout sagas take each step on a beat of this many milliseconds, one beat per
+ * step with the steps' ticks spread over it (src/saga/beat.ts), so the sagas reaching a step together share
+ * its statements and round trips in every service behind it; 0 lets each step go at once. Costs about one
+ * beat between the 201 and CONFIRMED.
  */
-export const sagaStepBeatMillis = Config.integer("SAGA_STEP_BEAT_MS").pipe(Config.withDefault(50))
+export const sagaStepBeatMillis = Config.integer("SAGA_STEP_BEAT_MS").pipe(Config.withDefault(100))
 
 /**
  * `SAGA_STEP_RETRY_SECONDS` (10): how long a checkout step keeps retrying a transient error (a service
