@@ -17,6 +17,7 @@ import { Data, Duration, Effect, Schedule } from "effect"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { httpPort, serviceHost, ServiceNames, type ServiceName } from "../src/config.ts"
+import { launchCommand, requestPathNice } from "../src/process-priority.ts"
 import { demoAccounts, seedDemoData, seedSummary } from "./seed.ts"
 
 /** The services the demo data is written through. */
@@ -96,11 +97,11 @@ const bundle = Effect.forEach(
 let stopping = false
 
 /** Runs one service forever: a crash restarts it after a growing pause (reset once it stayed up). */
-const supervise = (service: ServiceName, index: number) => {
+const supervise = (service: ServiceName, index: number, nice: number) => {
   const prefix = `\x1b[${colors[index % colors.length]}m${service.padEnd(10)}\x1b[0m|`
   const once = Effect.acquireUseRelease(
     Effect.sync(() =>
-      Bun.spawn(["bun", "run", entry(service)], {
+      Bun.spawn(launchCommand(service, ["bun", "run", entry(service)], nice), {
         cwd: root,
         stdout: "pipe",
         stderr: "pipe",
@@ -154,7 +155,10 @@ const main = Effect.gen(function* () {
     )
   }
   const started = performance.now()
-  yield* Effect.forEach(services, (service, index) => Effect.forkScoped(supervise(service, index)), { discard: true })
+  const nice = yield* requestPathNice
+  yield* Effect.forEach(services, (service, index) => Effect.forkScoped(supervise(service, index, nice)), {
+    discard: true,
+  })
   // Added after the forks so it runs before they are interrupted (finalizers run in reverse).
   yield* Effect.addFinalizer(() =>
     Effect.sync(() => {

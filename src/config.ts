@@ -17,7 +17,8 @@
  * - analytics: ANALYTICS_CONSUMER_GROUP (analytics), ANALYTICS_SESSION_TIMEOUT_MS (30000),
  *              ANALYTICS_LAG_SAMPLE_INTERVAL_MS (5000), ANALYTICS_NEW_GROUP_STARTS_AT (earliest | latest)
  *
- * Shared here besides: OUTBOX_GATHER_MS (100) below.
+ * Shared here besides: OUTBOX_GATHER_MS (100) below; REQUEST_PATH_NICE (-10), read by the mesh runner and the
+ * test harness when they start services (src/process-priority.ts).
  *
  * Tests and benchmarks also set DATABASE_NAME_SUFFIX (src/postgres.ts) to work in databases of their own.
  */

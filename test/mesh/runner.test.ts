@@ -3,6 +3,7 @@
  * says when all are ready, restarts one that dies, and stops them all on SIGINT.
  */
 import { expect, test } from "bun:test"
+import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { freePort } from "../support/service-process.ts"
 
@@ -25,6 +26,9 @@ const childrenOf = (parent: number, pattern: string) =>
     .split("\n")
     .filter((line) => line !== "")
     .map(Number)
+
+/** A process's niceness: field 19 of /proc/<pid>/stat, the 17th after the command's closing parenthesis. */
+const niceOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ")[16])
 
 let children: Array<number> = []
 
@@ -58,6 +62,12 @@ test("the runner brings bundled services up, restarts a killed one and stops all
     for (const port of [ports.PAYMENT_HTTP_PORT, ports.DELIVERY_HTTP_PORT]) {
       expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200)
     }
+    // Payment is on a checkout answer's path and starts at a higher priority where the OS allows it (root);
+    // delivery does not (src/process-priority.ts).
+    const [payment] = childrenOf(runner.pid, "dist/payment.js")
+    const [delivery] = childrenOf(runner.pid, "dist/delivery.js")
+    expect(niceOf(payment ?? 0)).toBe(niceOf(runner.pid) + (process.getuid?.() === 0 ? -10 : 0))
+    expect(niceOf(delivery ?? 0)).toBe(niceOf(runner.pid))
     // A crashed service comes back on its own.
     // Only this runner's children: other meshes on the machine run the same bundles.
     const pids = childrenOf(runner.pid, "dist/payment.js")

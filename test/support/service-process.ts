@@ -6,8 +6,9 @@
  */
 import { join } from "node:path"
 import type { Subprocess } from "bun"
-import { ConfigProvider, Layer } from "effect"
+import { ConfigProvider, Effect, Layer } from "effect"
 import type { ServiceName } from "../../src/config.ts"
+import { launchCommand, requestPathNice } from "../../src/process-priority.ts"
 
 const root = join(import.meta.dir, "..", "..")
 
@@ -85,7 +86,12 @@ export const startService = async (
 ): Promise<ServiceProcess> => {
   const ports = options.ports ?? { rpc: freePort(), http: freePort() }
   let output = ""
-  const child = Bun.spawn([process.execPath, join(root, "services", service, "main.ts")], {
+  const command = launchCommand(
+    service,
+    [process.execPath, join(root, "services", service, "main.ts")],
+    Effect.runSync(Effect.provide(requestPathNice, configOf(env))),
+  )
+  const child = Bun.spawn(command, {
     env: {
       ...process.env,
       LOG_LEVEL: "WARN",
