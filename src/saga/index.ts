@@ -155,7 +155,7 @@ export const run = <Input, Results extends Record<string, unknown>, R>(
      * its record is known, so it is not read back from the log.
      */
     readonly created?: { readonly input: unknown; readonly firstStepStarted?: boolean }
-    /** Waited for before each forward step acts, given the step's name (the beat that makes sagas at a step act together). */
+    /** Waited for before each forward step acts, given its name (the beat the sagas at a step act together on). */
     readonly beforeStep?: (step: string) => Effect.Effect<void>
     /** How a step without a `retry` of its own retries transient errors (default: 4 retries from 50 ms). */
     readonly retry?: Schedule.Schedule<unknown, unknown>
