@@ -4,7 +4,7 @@
  */
 import { type Config, type Context, Duration, Effect, Layer, Runtime } from "effect"
 import { httpPort, serviceBind, type ServiceName } from "./config.ts"
-import { httpRecorder, metricsContentType, registry } from "./metrics.ts"
+import { httpRecorder, metricsContentType, renderMetrics } from "./metrics.ts"
 
 /** A named dependency probe: succeeds when the dependency answers. */
 export type ReadinessChecks<R> = Record<string, Effect.Effect<unknown, unknown, R>>
@@ -86,7 +86,7 @@ export const makeHealthRoutes = <R>({ service, checks }: HealthServerOptions<R>)
         return json({ status: ready ? "ready" : "not-ready", service, checks: results }, ready ? 200 : 503)
       }
       if (path === "/metrics") {
-        const text = await registry.metrics()
+        const text = await renderMetrics()
         return new Response(text, { headers: { "content-type": metricsContentType } })
       }
       return undefined

@@ -3,8 +3,9 @@
  * dashboard query works across all of them; `service` is a label because the monolith mode runs
  * several services in one process. The list of metrics lives in deploy/METRICS.md.
  */
-import { Effect } from "effect"
+import { isMainThread } from "node:worker_threads"
 import {
+  AggregatorRegistry,
   Counter,
   collectDefaultMetrics,
   Gauge,
@@ -15,7 +16,9 @@ import {
 } from "prom-client"
 
 export const registry = new Registry()
-collectDefaultMetrics({ register: registry })
+// The process's own figures (CPU, memory, event loop) once, from its main thread: a worker thread's
+// registry (src/saga/thread.ts) is merged into the main thread's, where they would count twice.
+if (isMainThread) collectDefaultMetrics({ register: registry })
 // Under Bun, v8.getHeapSpaceStatistics() walks the whole heap (~30 ms with 400k objects) and most spaces
 // read 0: collected on every scrape, it stalled each service's event loop for 10-40 ms per scrape. The
 // heap's totals stay (nodejs_heap_size_{total,used}_bytes, from process.memoryUsage(), which is free).
@@ -364,8 +367,25 @@ export const sagaAdmissionsRefused = new Counter({
   registers: [registry],
 })
 
-/** Prometheus text exposition of everything registered in this process. */
-export const renderMetrics = Effect.promise(() => registry.metrics())
+/** Metrics of this process kept in other registries (a worker thread's), as prom-client's JSON. */
+type MetricsSource = () => Promise<ReadonlyArray<unknown>>
+const metricsSources = new Set<MetricsSource>()
+
+/** Adds `source`'s metrics to this process's exposition until the returned function is called. */
+export const addMetricsSource = (source: MetricsSource) => {
+  metricsSources.add(source)
+  return () => {
+    metricsSources.delete(source)
+  }
+}
+
+/** Prometheus text exposition of everything registered in this process, its worker threads' included. */
+export const renderMetrics = async (): Promise<string> => {
+  if (metricsSources.size === 0) return registry.metrics()
+  const parts = await Promise.all([registry.getMetricsAsJSON(), ...[...metricsSources].map((source) => source())])
+  // Series of the same name and labels from several threads add up (prom-client's default aggregator).
+  return AggregatorRegistry.aggregate(parts as Parameters<typeof AggregatorRegistry.aggregate>[0]).metrics()
+}
 export const metricsContentType = registry.contentType
 
 // --- Inventory (services/inventory) -------------------------------------------------------------

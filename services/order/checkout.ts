@@ -1,26 +1,18 @@
 /**
  * Placing an order: the order row, its checkout saga and its `order.created` event in one statement,
- * then the saga started in the background of this process (src/saga/runner.ts), which also resumes the
- * sagas a crash left. A checkout that the sagas already waiting would keep waiting too long is refused
+ * then the saga started by the checkout's runner (checkout-sagas.ts), which also resumes the sagas a
+ * crash left. A checkout that the sagas already waiting would keep waiting too long is refused
  * before anything is written. The saga itself is in checkout-saga.ts.
  */
-import { Duration, Effect, Option, Schedule } from "effect"
+import { Effect, Option } from "effect"
 import { OrderId } from "../../rpc/common.ts"
 import { ZoneId } from "../../rpc/delivery.ts"
 import { CheckoutOverloaded, OrderCreated } from "../../rpc/order.ts"
 import { sagaAdmissionsRefused } from "../../src/metrics.ts"
 import { Outbox } from "../../src/events/outbox.ts"
-import { makeSagaRunner } from "../../src/saga/runner.ts"
 import { type CheckoutInput, checkoutSaga } from "./checkout-saga.ts"
-import {
-  checkoutDeadlineSeconds,
-  checkoutMaxQueueSeconds,
-  sagaStepBeatMillis,
-  sagaStepRetrySeconds,
-  sagaConcurrencyMax,
-  sagaLeaseMillis,
-  sagaRecoveryIntervalMillis,
-} from "./config.ts"
+import { CheckoutSagas } from "./checkout-sagas.ts"
+import { checkoutDeadlineSeconds } from "./config.ts"
 import { type NewOrder, OrderRepository } from "./repository.ts"
 
 export class Checkout extends Effect.Service<Checkout>()("order/Checkout", {
@@ -28,21 +20,7 @@ export class Checkout extends Effect.Service<Checkout>()("order/Checkout", {
     const orders = yield* OrderRepository
     const outbox = yield* Outbox
     const deadlineSeconds = yield* checkoutDeadlineSeconds
-    const runner = yield* makeSagaRunner([checkoutSaga], {
-      service: "order",
-      lease: yield* sagaLeaseMillis,
-      recoveryInterval: yield* sagaRecoveryIntervalMillis,
-      concurrency: { max: yield* sagaConcurrencyMax },
-      maxQueueSeconds: yield* checkoutMaxQueueSeconds,
-      stepBeatMillis: yield* sagaStepBeatMillis,
-      // A run still going at the checkout's deadline is interrupted; recovery then compensates it as overdue.
-      runTimeout: Duration.seconds(deadlineSeconds),
-      stepRetry: Schedule.exponential("50 millis").pipe(
-        Schedule.union(Schedule.spaced("1 second")),
-        Schedule.jittered,
-        Schedule.upTo(Duration.seconds(yield* sagaStepRetrySeconds)),
-      ),
-    })
+    const runner = yield* CheckoutSagas
 
     /** The order PENDING with its saga running, or the order an earlier request with the same key made. */
     const place = (request: NewOrder) =>

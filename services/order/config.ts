@@ -38,3 +38,10 @@ export const sagaStepBeatMillis = Config.integer("SAGA_STEP_BEAT_MS").pipe(Confi
  * Long enough to ride out a restart of the service behind the step.
  */
 export const sagaStepRetrySeconds = Config.number("SAGA_STEP_RETRY_SECONDS").pipe(Config.withDefault(10))
+
+/**
+ * `SAGA_THREAD` (true): the order process runs its checkout sagas on a thread of their own, so the thread
+ * answering PlaceOrder does not wait on saga steps or their garbage (src/saga/thread.ts); false runs
+ * them on the same thread.
+ */
+export const sagaThread = Config.boolean("SAGA_THREAD").pipe(Config.withDefault(true))

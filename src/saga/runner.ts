@@ -12,7 +12,7 @@
  * front instead of accepted and left to time out.
  */
 import type { Statement } from "@effect/sql"
-import { Data, Duration, Effect, FiberSet, Option, Schedule } from "effect"
+import { Data, Duration, Effect, FiberSet, Option, Schedule, type Scope } from "effect"
 import { makeGradientLimit } from "./adaptive-limit.ts"
 import { makeFifoGate } from "./fifo-gate.ts"
 import { makeStepBeats } from "./beat.ts"
@@ -59,15 +59,98 @@ export interface SagaRunnerOptions {
 
 type AnySaga<R> = Saga.Saga<unknown, Record<string, unknown>, R>
 
+/** How loaded a runner is: what its admission decides on. */
+export interface SagaLoad {
+  /** Sagas holding a permit, and waiting for one. */
+  readonly inFlight: number
+  readonly waiting: number
+  readonly limit: number
+  /** How long recent runs took, once one has finished. */
+  readonly latencyMillis: number | null
+  readonly maxQueueSeconds: number
+  /** Sagas started so far. */
+  readonly started: number
+}
+
+/**
+ * None when a new saga may be created under `load`; otherwise the seconds after which to try again,
+ * because the sagas waiting would keep it waiting longer than `maxQueueSeconds` (Little's law over the
+ * recent latency; a second per saga until one has finished). `unseen` sagas were started since `load`
+ * was taken (on another thread): they take permits first, or wait.
+ */
+export const admissionUnder = (load: SagaLoad, unseen = 0): Option.Option<number> => {
+  const waiting = Math.max(load.waiting, load.inFlight + load.waiting + unseen - load.limit)
+  const wait = waiting <= 0 ? 0 : (waiting * (load.latencyMillis ?? 1000)) / 1000 / Math.max(1, load.limit)
+  return wait <= load.maxQueueSeconds
+    ? Option.none()
+    : Option.some(Math.min(60, Math.ceil(wait - load.maxQueueSeconds)))
+}
+
+/** A saga created as parts of the caller's statement, and its start once that statement committed. */
+export interface CreatedSaga {
+  readonly createIf: (onlyIf: Statement.Fragment) => ReadonlyArray<Statement.Fragment>
+  readonly start: Effect.Effect<void>
+}
+
+/** What a service's code sees of the runner driving its sagas, in its own thread or in another one (thread.ts). */
+export interface SagaRunner {
+  /**
+   * Saga `name` for `input`, created as parts of the caller's single statement (only when `onlyIf`,
+   * an SQL condition over the caller's other parts, holds) with its first step logged as started, and
+   * the start to run once that statement committed and did create it. The caller hands the decoded
+   * input; the log gets it encoded.
+   */
+  readonly create: (name: string, id: string, input: unknown, deadline: Date) => Effect.Effect<CreatedSaga>
+  /**
+   * Runs a saga created in this process (its lease is already ours). Given the `input` it was created
+   * with (encoded), the saga starts without reading its record back from the log.
+   */
+  readonly start: (id: string, name: string, input?: unknown, firstStepStarted?: boolean) => Effect.Effect<void>
+  /** None when a new saga may be created now; otherwise the seconds after which to try again (`admissionUnder`). */
+  readonly admission: Effect.Effect<Option.Option<number>>
+  readonly load: Effect.Effect<SagaLoad>
+  /** One recovery pass now (tests, and start-up). */
+  readonly recover: Effect.Effect<void>
+  readonly running: Effect.Effect<number>
+}
+
+/**
+ * The `create` of a runner whose sagas start through `start`: the saga's input encoded with its own
+ * Schema, its row and first step as parts of the caller's statement.
+ */
+export const sagaCreator =
+  <R>(
+    sagas: ReadonlyArray<AnySaga<R>>,
+    log: SagaLog["Type"],
+    start: (id: string, name: string, input: unknown, firstStepStarted: boolean) => Effect.Effect<void>,
+  ): SagaRunner["create"] =>
+  (name, id, input, deadline) =>
+    Effect.gen(function* () {
+      const saga = sagas.find((candidate) => candidate.name === name)
+      if (saga === undefined) return yield* Effect.dieMessage(`unknown saga ${name}`)
+      const createIf = log.createIf
+      if (createIf === undefined) return yield* Effect.dieMessage("creating a saga in a statement needs a SQL saga log")
+      const encoded = yield* Effect.orDie(saga.encodeInput(input))
+      const firstStep = saga.steps[0]?.name
+      return {
+        createIf: (onlyIf: Statement.Fragment) => createIf(id, name, encoded, deadline, onlyIf, firstStep),
+        start: start(id, name, encoded, firstStep !== undefined),
+      }
+    })
+
 /** A run outlasted the runner's `runTimeout`: it was interrupted and its saga is left to the recovery loop. */
 export class RunTimedOut extends Data.TaggedError("RunTimedOut")<{
   readonly sagaId: string
   readonly millis: number
 }> {}
 
-export const makeSagaRunner = <R>(sagas: ReadonlyArray<AnySaga<R>>, options: SagaRunnerOptions) =>
+export const makeSagaRunner = <R>(
+  sagas: ReadonlyArray<AnySaga<R>>,
+  options: SagaRunnerOptions,
+): Effect.Effect<SagaRunner, never, R | SagaLog | Scope.Scope> =>
   Effect.gen(function* () {
     const log = yield* SagaLog
+    const context = yield* Effect.context<R | SagaLog>()
     const fibers = yield* FiberSet.make()
     const running = new Set<string>()
     const byName = new Map(sagas.map((saga) => [saga.name, saga]))
@@ -92,14 +175,17 @@ export const makeSagaRunner = <R>(sagas: ReadonlyArray<AnySaga<R>>, options: Sag
     sagaConcurrencyLimit.set(labels, limiter.limit())
     watchSagaQueue(options.service, gate.waiting)
 
-    /**
-     * Seconds a saga created now would wait for a permit (Little's law over the recent latency; a second
-     * per saga until one has finished).
-     */
-    const expectedWaitSeconds = () => {
-      const waiting = gate.waiting()
-      return waiting === 0 ? 0 : (waiting * (limiter.recentLatency() ?? 1000)) / 1000 / Math.max(1, limiter.limit())
-    }
+    let started = 0
+    const load = Effect.sync(
+      (): SagaLoad => ({
+        inFlight: gate.inFlight(),
+        waiting: gate.waiting(),
+        limit: limiter.limit(),
+        latencyMillis: limiter.recentLatency() ?? null,
+        maxQueueSeconds,
+        started,
+      }),
+    )
 
     /** Runs a saga under a permit, and feeds how long it took to the limit. */
     const admitted = <A, E, R2>(run: Effect.Effect<A, E, R2>) =>
@@ -164,7 +250,7 @@ export const makeSagaRunner = <R>(sagas: ReadonlyArray<AnySaga<R>>, options: Sag
           Effect.annotateLogs({ sagaId: id, saga: saga.name, origin }),
           Effect.ignore,
         )
-        yield* FiberSet.run(fibers, body)
+        yield* FiberSet.run(fibers, Effect.provide(body, context))
       })
 
     const recover = Effect.gen(function* () {
@@ -196,46 +282,19 @@ export const makeSagaRunner = <R>(sagas: ReadonlyArray<AnySaga<R>>, options: Sag
       const saga = byName.get(name)
       if (saga === undefined) return Effect.dieMessage(`unknown saga ${name}`)
       return Effect.zipRight(
-        Effect.sync(() => sagaStarts.add({ service: options.service, saga: name })),
+        Effect.sync(() => {
+          started++
+          sagaStarts.add({ service: options.service, saga: name })
+        }),
         drive(id, saga, "start", input === undefined ? undefined : { input, firstStepStarted }),
       )
     }
 
     return {
-      /**
-       * Saga `name` for `input`, created as parts of the caller's single statement (only when `onlyIf`,
-       * an SQL condition over the caller's other parts, holds) with its first step logged as started, and
-       * the start to run once that statement committed and did create it. The caller hands the decoded
-       * input; the log gets it encoded.
-       */
-      create: (name: string, id: string, input: unknown, deadline: Date) =>
-        Effect.gen(function* () {
-          const saga = byName.get(name)
-          if (saga === undefined) return yield* Effect.dieMessage(`unknown saga ${name}`)
-          const createIf = log.createIf
-          if (createIf === undefined)
-            return yield* Effect.dieMessage("creating a saga in a statement needs a SQL saga log")
-          const encoded = yield* Effect.orDie(saga.encodeInput(input))
-          const firstStep = saga.steps[0]?.name
-          return {
-            createIf: (onlyIf: Statement.Fragment) => createIf(id, name, encoded, deadline, onlyIf, firstStep),
-            start: start(id, name, encoded, firstStep !== undefined),
-          }
-        }),
-      /**
-       * Runs a saga created in this process (its lease is already ours). Given the `input` it was created
-       * with, the saga starts without reading its record back from the log.
-       */
-      start: (id: string, name: string, input?: unknown) => start(id, name, input),
-      /**
-       * None when a new saga may be created now; otherwise the seconds after which to try again, because
-       * the sagas already waiting would keep it waiting longer than `maxQueueSeconds`.
-       */
-      admission: Effect.sync((): Option.Option<number> => {
-        const wait = expectedWaitSeconds()
-        return wait <= maxQueueSeconds ? Option.none() : Option.some(Math.min(60, Math.ceil(wait - maxQueueSeconds)))
-      }),
-      /** One recovery pass now (tests, and start-up). */
+      create: sagaCreator(sagas, log, start),
+      start,
+      admission: Effect.map(load, (now) => admissionUnder(now)),
+      load,
       recover,
       running: Effect.sync(() => running.size),
     }
