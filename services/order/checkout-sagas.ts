@@ -1,6 +1,7 @@
 /**
  * The runner of the order service's checkout sagas, on the thread that places the orders (the monolith,
- * tests) or on a thread of its own (`CheckoutSagas.InThread`, the order process: saga-thread.ts).
+ * tests) or on a thread of its own (`CheckoutSagas.InThread`, the order process: main.ts off its main
+ * thread).
  */
 import { Context, Duration, Effect, Layer, Schedule } from "effect"
 import { makeSagaRunner, type SagaRunner } from "../../src/saga/runner.ts"
@@ -46,9 +47,8 @@ export class CheckoutSagas extends Context.Tag("order/CheckoutSagas")<CheckoutSa
 
   static readonly InThread = Layer.scopedContext(
     Effect.gen(function* () {
-      const thread = yield* makeSagaThreadRunner([checkoutSaga], {
-        entry: new URL("./saga-thread.ts", import.meta.url),
-      })
+      // The process's own entry (main.ts, or its bundle) is the thread's too.
+      const thread = yield* makeSagaThreadRunner([checkoutSaga], { entry: Bun.main })
       return Context.make(CheckoutSagas, thread.runner).pipe(Context.add(CheckoutSagaThread, { check: thread.check }))
     }),
   )

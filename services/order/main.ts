@@ -1,18 +1,32 @@
 /**
  * The order service process: `bun run services/order/main.ts`.
- * Only wiring: OrderRpcs on its RPC port and the health side port, answered by this thread, with the
- * checkout sagas on a thread of their own (saga-thread.ts); `SAGA_THREAD=false` keeps them on this one.
+ * Only wiring: OrderRpcs on its RPC port and the health side port, answered by the main thread, with the
+ * checkout sagas on a thread of their own (`SAGA_THREAD=false` keeps them on the main thread). The saga
+ * thread runs this same file (so a bundle of it holds both): off the main thread it is the sagas' runner,
+ * the buses and the outbox relay, on the service's database with clients of inventory, payment and
+ * delivery of its own.
  */
+import { isMainThread } from "node:worker_threads"
 import type { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
 import { OrderRpcs } from "../../rpc/order.ts"
 import { HealthServerLive } from "../../src/http.ts"
 import { PostgresLive } from "../../src/postgres.ts"
 import { RpcServe } from "../../src/rpc/index.ts"
+import { runSagaThread, sagaThreadOwner } from "../../src/saga/thread.ts"
 import { runService } from "../../src/service.ts"
+import { CheckoutSagas } from "./checkout-sagas.ts"
 import { DeliveryClient, InventoryClient, PaymentClient } from "./clients.ts"
 import { sagaThread } from "./config.ts"
-import { OrderService, OrderServiceSagaThread, orderReadiness, orderSagaThreadReadiness } from "./service.ts"
+import {
+  OrderSagaSide,
+  OrderService,
+  OrderServiceSagaThread,
+  orderReadiness,
+  orderSagaThreadReadiness,
+} from "./service.ts"
+
+const Clients = Layer.mergeAll(InventoryClient.Live, PaymentClient.Live, DeliveryClient.Live)
 
 const Served = RpcServe.layer(OrderRpcs, { service: "order" })
 
@@ -23,7 +37,7 @@ const SagasOnTheirThread = Layer.merge(
 
 const SagasOnThisThread = Layer.merge(Served, HealthServerLive({ service: "order", checks: orderReadiness })).pipe(
   Layer.provide(OrderService),
-  Layer.provide(Layer.mergeAll(InventoryClient.Live, PaymentClient.Live, DeliveryClient.Live)),
+  Layer.provide(Clients),
 )
 
 const Main = Layer.unwrapEffect(
@@ -39,4 +53,16 @@ const Main = Layer.unwrapEffect(
   ),
 ).pipe(Layer.provide(PostgresLive("order")))
 
-runService("order", Main)
+if (isMainThread) {
+  runService("order", Main)
+} else {
+  runSagaThread({
+    service: "order",
+    layer: OrderSagaSide(sagaThreadOwner()).pipe(
+      Layer.provideMerge(Clients),
+      Layer.provideMerge(PostgresLive("order")),
+    ),
+    runner: CheckoutSagas,
+    checks: orderReadiness,
+  })
+}

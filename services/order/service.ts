@@ -2,11 +2,11 @@
  * The order service as Layers, without its servers and without its database: the RpcGroup's handlers,
  * the Checkout (placing orders) and the runner of its sagas with its Postgres saga log, the RabbitMQ bus
  * to cart, and order events through the outbox relay to Kafka. They need the service's own SqlClient and
- * the clients of inventory, payment and delivery (over the network in main.ts and saga-thread.ts,
+ * the clients of inventory, payment and delivery (over the network in main.ts,
  * in-process in the monolith, scripts/monolith.ts).
  *
  * `OrderService` runs the sagas on the thread that answers the RPCs (the monolith, tests);
- * `OrderServiceSagaThread` hands them to a thread of their own (`OrderSagaSide`, saga-thread.ts), which
+ * `OrderServiceSagaThread` hands them to a thread of their own (`OrderSagaSide`, main.ts off the main thread), which
  * also keeps the buses and the outbox relay.
  */
 import type { SqlClient } from "@effect/sql"
@@ -57,7 +57,7 @@ export const orderReadiness: ReadinessChecks<SqlClient.SqlClient | KafkaClient |
   rabbitmq: commandBusReady,
 }
 
-/** The handlers of OrderRpcs with the sagas on a thread of their own (saga-thread.ts). */
+/** The handlers of OrderRpcs with the sagas on a thread of their own (main.ts runs it off the main thread). */
 export const OrderServiceSagaThread = OrderHandlers.pipe(
   Layer.provide(Checkout.Default),
   Layer.provideMerge(CheckoutSagas.InThread),

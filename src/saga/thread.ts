@@ -18,19 +18,7 @@
 import { WorkerRunner } from "@effect/platform"
 import { BunWorker, BunWorkerRunner } from "@effect/platform-bun"
 import { Rpc, RpcClient, RpcGroup, RpcServer } from "@effect/rpc"
-import {
-  Cause,
-  Deferred,
-  Duration,
-  Effect,
-  Exit,
-  FiberSet,
-  Layer,
-  Schedule,
-  Schema,
-  Scope,
-  Stream,
-} from "effect"
+import { Cause, Deferred, Duration, Effect, Exit, FiberSet, Layer, Schedule, Schema, Scope, Stream } from "effect"
 import type { ReadinessChecks } from "../http.ts"
 import { LoggingLive } from "../logging.ts"
 import { addMetricsSource, registry } from "../metrics.ts"
@@ -118,14 +106,14 @@ export const runSagaThread = <R, E>(options: {
   )
 
 /**
- * A runner for `sagas` whose sagas run on the thread started from `entry` (a module calling
+ * A runner for `sagas` whose sagas run on a thread started from `entry` (a module calling
  * `runSagaThread`): creating a saga stays here, in the caller's statement; its start, the admission and
  * the recovery are the thread's. Without its saga thread the service cannot keep its promises, so when
  * the thread's answers stop this process shuts down (gracefully) for its supervisor to restart it.
  */
 export const makeSagaThreadRunner = <R>(
   sagas: ReadonlyArray<Saga.Saga<unknown, Record<string, unknown>, R>>,
-  options: { readonly entry: URL; readonly startWithin?: Duration.DurationInput },
+  options: { readonly entry: string | URL; readonly startWithin?: Duration.DurationInput },
 ) =>
   Effect.gen(function* () {
     const log = yield* SagaLog
