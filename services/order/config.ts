@@ -40,8 +40,9 @@ export const sagaStepBeatMillis = Config.integer("SAGA_STEP_BEAT_MS").pipe(Confi
 export const sagaStepRetrySeconds = Config.number("SAGA_STEP_RETRY_SECONDS").pipe(Config.withDefault(10))
 
 /**
- * `SAGA_THREAD` (true): the order process runs its checkout sagas on a thread of their own, so the thread
- * answering PlaceOrder does not wait on saga steps or their garbage (src/saga/thread.ts); false runs
- * them on the same thread.
+ * `SAGA_THREAD` (false): true runs the order process's checkout sagas on a thread of their own, so the
+ * thread answering PlaceOrder does not wait on saga steps or their garbage (src/saga/thread.ts). On this
+ * 2-core machine it lowered the 201's tail at 150/s but cost ~0.6 ms more CPU per checkout (two event loops
+ * waking apart), so it is off by default (bench/RESULTS.md, "The sagas on a thread of their own").
  */
-export const sagaThread = Config.boolean("SAGA_THREAD").pipe(Config.withDefault(true))
+export const sagaThread = Config.boolean("SAGA_THREAD").pipe(Config.withDefault(false))

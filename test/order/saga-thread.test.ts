@@ -1,9 +1,10 @@
 /**
- * The order process answers its RPCs on one thread and drives the checkout sagas on another
- * (src/saga/thread.ts): what the thread does shows on the process's /metrics and /readyz, and a
+ * With SAGA_THREAD=true the order process answers its RPCs on one thread and drives the checkout sagas on
+ * another (src/saga/thread.ts): what the thread does shows on the process's /metrics and /readyz, and a
  * graceful stop drains it — its sagas' leases given back, so the next process finishes them at once
  * instead of after the lease.
  */
+import { readdirSync } from "node:fs"
 import { afterAll, beforeAll, expect, test } from "bun:test"
 import { SQL } from "bun"
 import { Effect, Schedule } from "effect"
@@ -26,6 +27,7 @@ const run = <A, E>(effect: Effect.Effect<A, E, Clients>) => world.run(effect)
 beforeAll(async () => {
   world = await startCheckoutWorld({
     DATABASE_NAME_SUFFIX: "_saga_thread_test",
+    SAGA_THREAD: "true",
     // Slow enough that a saga is still at its charge when the order process is stopped.
     PAYMENT_PROVIDER_LATENCY_MS: "1500",
     // Far longer than the test: only a released lease lets the next process take a saga up soon.
@@ -42,6 +44,12 @@ afterAll(async () => {
 const orderUrl = () => world.mesh.services.get("order")?.httpUrl ?? ""
 
 test("the saga thread's work shows on the order process's /metrics beside the process's own figures, once", async () => {
+  // The thread is there: Bun names a Worker's OS thread "Worker".
+  const pid = world.mesh.services.get("order")?.child.pid
+  const threads = await Promise.all(
+    readdirSync(`/proc/${pid}/task`).map((tid) => Bun.file(`/proc/${pid}/task/${tid}/comm`).text()),
+  )
+  expect(threads.map((name) => name.trim())).toContain("Worker")
   const placed = await run(
     Effect.gen(function* () {
       const sku = yield* stockedProduct(5, 1_000)
