@@ -79,76 +79,66 @@ export class Bookings extends Effect.Service<Bookings>()("delivery/Bookings", {
         }),
       )
 
-    const book = Effect.fn("Delivery.book")(
-      function* (request: BookSlotRequest) {
-        if ("slotId" in request) {
-          // A repeat is answered without touching a slot.
-          const existing = yield* repository.findShipment({ orderId: request.orderId })
-          if (existing !== undefined) return yield* existingBooking(existing)
-          const slot = yield* repository.findSlot(request.slotId)
-          if (slot === undefined) return yield* new SlotNotFound({ slotId: request.slotId })
-          yield* servingZone(slot.zoneId, request.address)
-          return yield* bookSlot(
-            request.orderId,
-            { id: slot.id, zone_id: slot.zoneId, starts_at: slot.startsAt, ends_at: slot.endsAt },
-            request.address,
-          )
-        }
-
-        yield* servingZone(request.zoneId, request.address)
-        const earliest = request.earliest ?? new Date(yield* Clock.currentTimeMillis)
-        // Another booking may take a candidate's last place between the look-up and the guarded UPDATE:
-        // move on to the next candidate, and look again when a whole round was taken.
-        for (let round = 0; round < maxRounds; round++) {
-          const candidates = yield* repository.candidateSlots(
-            request.zoneId,
-            earliest,
-            candidatesPerRound,
-            request.orderId,
-          )
-          if (candidates.length === 0) break
-          for (const slot of candidates) {
-            const booked = yield* bookSlot(request.orderId, slot, request.address).pipe(
-              Effect.asSome,
-              Effect.catchTag("SlotFull", () => Effect.succeedNone),
-            )
-            if (Option.isSome(booked)) return booked.value
-          }
-        }
-        // No candidates: the zone is full, or the order is booked already (a repeat).
+    const book = Effect.fn("Delivery.book")(function* (request: BookSlotRequest) {
+      if ("slotId" in request) {
+        // A repeat is answered without touching a slot.
         const existing = yield* repository.findShipment({ orderId: request.orderId })
         if (existing !== undefined) return yield* existingBooking(existing)
-        return yield* new NoSlotAvailable({ zoneId: request.zoneId, earliest })
-      },
-      // A database that stays away after the pool's own retries is an infrastructure defect, not an answer.
-      Effect.catchTag("SqlError", Effect.die),
-    )
+        const slot = yield* repository.findSlot(request.slotId)
+        if (slot === undefined) return yield* new SlotNotFound({ slotId: request.slotId })
+        yield* servingZone(slot.zoneId, request.address)
+        return yield* bookSlot(
+          request.orderId,
+          { id: slot.id, zone_id: slot.zoneId, starts_at: slot.startsAt, ends_at: slot.endsAt },
+          request.address,
+        )
+      }
 
-    const cancel = Effect.fn("Delivery.cancel")(
-      function* (ref: ShipmentRef) {
-        const result = yield* repository.transition(ref, "booked", "cancelled")
-        if (result._tag === "Missing") return yield* notFound(ref)
-        const { shipment } = result
-        if (shipment.status === "shipped") {
-          return yield* new InvalidTransition({ shipmentId: shipment.id, from: "shipped", to: "cancelled" })
+      yield* servingZone(request.zoneId, request.address)
+      const earliest = request.earliest ?? new Date(yield* Clock.currentTimeMillis)
+      // Another booking may take a candidate's last place between the look-up and the guarded UPDATE:
+      // move on to the next candidate, and look again when a whole round was taken.
+      for (let round = 0; round < maxRounds; round++) {
+        const candidates = yield* repository.candidateSlots(
+          request.zoneId,
+          earliest,
+          candidatesPerRound,
+          request.orderId,
+        )
+        if (candidates.length === 0) break
+        for (const slot of candidates) {
+          const booked = yield* bookSlot(request.orderId, slot, request.address).pipe(
+            Effect.asSome,
+            Effect.catchTag("SlotFull", () => Effect.succeedNone),
+          )
+          if (Option.isSome(booked)) return booked.value
         }
-        return shipment
-      },
-      Effect.catchTag("SqlError", Effect.die),
-    )
+      }
+      // No candidates: the zone is full, or the order is booked already (a repeat).
+      const existing = yield* repository.findShipment({ orderId: request.orderId })
+      if (existing !== undefined) return yield* existingBooking(existing)
+      return yield* new NoSlotAvailable({ zoneId: request.zoneId, earliest })
+    })
 
-    const markShipped = Effect.fn("Delivery.markShipped")(
-      function* (ref: ShipmentRef) {
-        const result = yield* repository.transition(ref, "booked", "shipped")
-        if (result._tag === "Missing") return yield* notFound(ref)
-        const { shipment } = result
-        if (shipment.status === "cancelled") {
-          return yield* new InvalidTransition({ shipmentId: shipment.id, from: "cancelled", to: "shipped" })
-        }
-        return shipment
-      },
-      Effect.catchTag("SqlError", Effect.die),
-    )
+    const cancel = Effect.fn("Delivery.cancel")(function* (ref: ShipmentRef) {
+      const result = yield* repository.transition(ref, "booked", "cancelled")
+      if (result._tag === "Missing") return yield* notFound(ref)
+      const { shipment } = result
+      if (shipment.status === "shipped") {
+        return yield* new InvalidTransition({ shipmentId: shipment.id, from: "shipped", to: "cancelled" })
+      }
+      return shipment
+    })
+
+    const markShipped = Effect.fn("Delivery.markShipped")(function* (ref: ShipmentRef) {
+      const result = yield* repository.transition(ref, "booked", "shipped")
+      if (result._tag === "Missing") return yield* notFound(ref)
+      const { shipment } = result
+      if (shipment.status === "cancelled") {
+        return yield* new InvalidTransition({ shipmentId: shipment.id, from: "cancelled", to: "shipped" })
+      }
+      return shipment
+    })
 
     return { book, cancel, markShipped } as const
   }),

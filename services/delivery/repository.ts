@@ -24,7 +24,7 @@ import {
 import type { OutgoingEvent } from "../../src/events/envelope.ts"
 import { Outbox } from "../../src/events/outbox.ts"
 import { makeGroupCommit } from "../../src/group-commit.ts"
-import { isUniqueViolation, recordset } from "../../src/postgres.ts"
+import { dieOnSql, dying, isUniqueViolation, recordset } from "../../src/postgres.ts"
 
 interface ZoneRow {
   readonly id: string
@@ -418,19 +418,20 @@ export class DeliveryRepository extends Effect.Service<DeliveryRepository>()("de
         }).pipe(Effect.catchTag("ParseError", Effect.die)),
       )
 
+    // SQL errors are defects from here on: callers see only the outcomes they decide on.
     return {
-      createZone,
-      findZone,
-      createSlot,
-      findSlot,
-      listSlots,
+      createZone: dying(createZone),
+      findZone: dying(findZone),
+      createSlot: dying(createSlot),
+      findSlot: dying(findSlot),
+      listSlots: dying(listSlots),
       candidateSlots: (zoneId: string, earliest: Date, limit: number, orderId: string) =>
-        candidates({ zoneId, earliest, limit, orderId }),
-      findShipment,
+        dieOnSql(candidates({ zoneId, earliest, limit, orderId })),
+      findShipment: dying(findShipment),
       /** Takes a place in the slot and records the order's shipment with its event (bookMany). */
       book: (orderId: string, slot: BookableSlot, address: PostalAddress) =>
-        Effect.flatMap(prepare({ orderId, slot, address }), booking),
-      transition,
+        dieOnSql(Effect.flatMap(prepare({ orderId, slot, address }), booking)),
+      transition: dying(transition),
     } as const
   }),
   dependencies: [Outbox.Default],
