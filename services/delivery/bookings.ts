@@ -120,25 +120,26 @@ export class Bookings extends Effect.Service<Bookings>()("delivery/Bookings", {
       return yield* new NoSlotAvailable({ zoneId: request.zoneId, earliest })
     })
 
-    const cancel = Effect.fn("Delivery.cancel")(function* (ref: ShipmentRef) {
-      const result = yield* repository.transition(ref, "booked", "cancelled")
-      if (result._tag === "Missing") return yield* notFound(ref)
-      const { shipment } = result
-      if (shipment.status === "shipped") {
-        return yield* new InvalidTransition({ shipmentId: shipment.id, from: "shipped", to: "cancelled" })
-      }
-      return shipment
-    })
+    /**
+     * A booked shipment moved to `to` (a repeat finds it there already); one that took the other way out of
+     * `booked` is refused.
+     */
+    const leaveBooked = (to: "cancelled" | "shipped") => {
+      const other = to === "cancelled" ? "shipped" : "cancelled"
+      return (ref: ShipmentRef) =>
+        Effect.gen(function* () {
+          const result = yield* repository.transition(ref, "booked", to)
+          if (result._tag === "Missing") return yield* notFound(ref)
+          const { shipment } = result
+          if (shipment.status === other) {
+            return yield* new InvalidTransition({ shipmentId: shipment.id, from: other, to })
+          }
+          return shipment
+        })
+    }
 
-    const markShipped = Effect.fn("Delivery.markShipped")(function* (ref: ShipmentRef) {
-      const result = yield* repository.transition(ref, "booked", "shipped")
-      if (result._tag === "Missing") return yield* notFound(ref)
-      const { shipment } = result
-      if (shipment.status === "cancelled") {
-        return yield* new InvalidTransition({ shipmentId: shipment.id, from: "cancelled", to: "shipped" })
-      }
-      return shipment
-    })
+    const cancel = (ref: ShipmentRef) => leaveBooked("cancelled")(ref).pipe(Effect.withSpan("Delivery.cancel"))
+    const markShipped = (ref: ShipmentRef) => leaveBooked("shipped")(ref).pipe(Effect.withSpan("Delivery.markShipped"))
 
     return { book, cancel, markShipped } as const
   }),
