@@ -9,7 +9,7 @@ import * as Migrator from "@effect/sql/Migrator"
 import { SqlClient } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
-import { Config, Duration, Effect, Layer, Redacted, Schedule } from "effect"
+import { Config, Duration, Effect, Layer, Redacted, Schedule, Schema } from "effect"
 import { readdir } from "node:fs/promises"
 import { isAbsolute, join } from "node:path"
 import { databasePoolSize, databasePreparedStatements, databaseUrl, type ServiceName } from "./config.ts"
@@ -74,6 +74,23 @@ export const isForeignKeyViolation = (error: unknown, constraint?: string) =>
  */
 export const dieOnSql = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.catchIf(effect, (error): error is Extract<E, SqlError> => error instanceof SqlError, Effect.die)
+
+/**
+ * Rows as instances of a contract's `Class`: each row — its columns aliased to the field names — checked
+ * against the fields' own types (ids branded, dates as Dates), so no cast stands between a table and the
+ * contract. A row that does not fit is a defect: our own tables' constraints should have refused it.
+ */
+export const rowDecoder = <Self, Fields extends Schema.Struct.Fields>(Class: {
+  readonly fields: Fields
+  new (
+    props: { readonly [K in keyof Schema.Struct.Type<Fields>]: Schema.Struct.Type<Fields>[K] },
+    options?: boolean,
+  ): Self
+}) => {
+  const decode = Schema.decodeUnknown(Schema.typeSchema(Schema.Struct(Class.fields)))
+  return (row: unknown): Effect.Effect<Self> =>
+    Effect.map(Effect.orDie(decode(row)), (fields) => new Class(fields, true))
+}
 
 /**
  * Rows handed to one statement as a table: `jsonb_to_recordset($1::jsonb) AS <alias (typed columns)>`. One

@@ -24,22 +24,7 @@ import {
 import type { OutgoingEvent } from "../../src/events/envelope.ts"
 import { Outbox } from "../../src/events/outbox.ts"
 import { makeGroupCommit } from "../../src/group-commit.ts"
-import { dieOnSql, dying, isUniqueViolation, recordset } from "../../src/postgres.ts"
-
-interface ZoneRow {
-  readonly id: string
-  readonly name: string
-  readonly postal_code_prefixes: ReadonlyArray<string>
-}
-
-interface SlotRow {
-  readonly id: string
-  readonly zone_id: string
-  readonly starts_at: Date
-  readonly ends_at: Date
-  readonly capacity: number
-  readonly booked: number
-}
+import { dieOnSql, dying, isUniqueViolation, recordset, rowDecoder } from "../../src/postgres.ts"
 
 interface ShipmentRow {
   readonly id: string
@@ -55,7 +40,12 @@ interface ShipmentRow {
 }
 
 /** What booking needs of a slot: its times never change, so a candidate read earlier stays right. */
-export type BookableSlot = Pick<SlotRow, "id" | "zone_id" | "starts_at" | "ends_at">
+export interface BookableSlot {
+  readonly id: string
+  readonly zone_id: string
+  readonly starts_at: Date
+  readonly ends_at: Date
+}
 
 /** The slot had no room left when the guarded UPDATE reached its row. */
 export class NoRoom extends Data.TaggedError("NoRoom")<{ readonly capacity: number }> {}
@@ -64,23 +54,11 @@ export class NoSuchSlot extends Data.TaggedError("NoSuchSlot")<{}> {}
 /** Another booking of the order committed first; this statement rolled back its place. */
 export class OrderAlreadyBooked extends Data.TaggedError("OrderAlreadyBooked")<{}> {}
 
-// Rows come from our own tables, already checked by their constraints: no re-validation.
-const toZone = (row: ZoneRow) =>
-  new Zone({ id: row.id as ZoneId, name: row.name, postalCodePrefixes: row.postal_code_prefixes }, true)
+const toZone = rowDecoder(Zone)
+const toSlot = rowDecoder(Slot)
 
-const toSlot = (row: SlotRow) =>
-  new Slot(
-    {
-      id: row.id as SlotId,
-      zoneId: row.zone_id as ZoneId,
-      startsAt: row.starts_at,
-      endsAt: row.ends_at,
-      capacity: row.capacity,
-      booked: row.booked,
-    },
-    true,
-  )
-
+// Shipments are on the checkout's path (every booking answers one): mapped by hand, not re-validated —
+// the rows come from our own tables, already checked by their constraints.
 const toShipment = (row: ShipmentRow) =>
   new Shipment(
     {
@@ -123,7 +101,8 @@ export class DeliveryRepository extends Effect.Service<DeliveryRepository>()("de
 
     const first = <A>(rows: ReadonlyArray<A>): A | undefined => rows[0]
 
-    const slotColumns = sql`id, zone_id, starts_at, ends_at, capacity, booked`
+    const zoneColumns = sql`id, name, postal_code_prefixes AS "postalCodePrefixes"`
+    const slotColumns = sql`id, zone_id AS "zoneId", starts_at AS "startsAt", ends_at AS "endsAt", capacity, booked`
     const shipmentSelect = sql`
       SELECT s.id, s.order_id, s.slot_id, t.zone_id, t.starts_at, t.ends_at, s.address, s.status, s.created_at,
              s.updated_at
@@ -139,16 +118,16 @@ export class DeliveryRepository extends Effect.Service<DeliveryRepository>()("de
       yield* sql`
         INSERT INTO zones (id, name, postal_code_prefixes) VALUES (${id}, ${name}, ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(prefixes)}::jsonb)))
         ON CONFLICT (id) DO NOTHING`
-      const row = first(yield* sql<ZoneRow>`SELECT id, name, postal_code_prefixes FROM zones WHERE id = ${id}`)
+      const row = first(yield* sql`SELECT ${zoneColumns} FROM zones WHERE id = ${id}`)
       if (row === undefined) return yield* Effect.dieMessage(`zone ${id} vanished`)
-      return toZone(row)
+      return yield* toZone(row)
     })
 
     const findZone = (id: string) =>
-      sql<ZoneRow>`SELECT id, name, postal_code_prefixes FROM zones WHERE id = ${id}`.pipe(
-        Effect.map((rows) => {
+      sql`SELECT ${zoneColumns} FROM zones WHERE id = ${id}`.pipe(
+        Effect.flatMap((rows) => {
           const row = first(rows)
-          return row === undefined ? undefined : toZone(row)
+          return row === undefined ? Effect.succeed(undefined) : toZone(row)
         }),
       )
 
@@ -160,29 +139,29 @@ export class DeliveryRepository extends Effect.Service<DeliveryRepository>()("de
       readonly endsAt: Date
       readonly capacity: number
     }) {
-      const inserted = yield* sql<SlotRow>`
+      const inserted = yield* sql`
         INSERT INTO slots (id, zone_id, starts_at, ends_at, capacity)
         SELECT ${slot.id}, z.id, ${slot.startsAt}, ${slot.endsAt}, ${slot.capacity} FROM zones z WHERE z.id = ${slot.zoneId}
         ON CONFLICT (id) DO NOTHING
         RETURNING ${slotColumns}`
-      const row = first(inserted) ?? first(yield* sql<SlotRow>`SELECT ${slotColumns} FROM slots WHERE id = ${slot.id}`)
-      return row === undefined ? undefined : toSlot(row)
+      const row = first(inserted) ?? first(yield* sql`SELECT ${slotColumns} FROM slots WHERE id = ${slot.id}`)
+      return row === undefined ? undefined : yield* toSlot(row)
     })
 
     const findSlot = (id: string) =>
-      sql<SlotRow>`SELECT ${slotColumns} FROM slots WHERE id = ${id}`.pipe(
-        Effect.map((rows) => {
+      sql`SELECT ${slotColumns} FROM slots WHERE id = ${id}`.pipe(
+        Effect.flatMap((rows) => {
           const row = first(rows)
-          return row === undefined ? undefined : toSlot(row)
+          return row === undefined ? Effect.succeed(undefined) : toSlot(row)
         }),
       )
 
     const listSlots = (zoneId: string, from: Date, to: Date, onlyAvailable: boolean) =>
-      sql<SlotRow>`
+      sql`
         SELECT ${slotColumns} FROM slots
         WHERE zone_id = ${zoneId} AND starts_at >= ${from} AND starts_at < ${to}
           ${onlyAvailable ? sql`AND booked < capacity` : sql``}
-        ORDER BY starts_at, id`.pipe(Effect.map((rows) => rows.map(toSlot)))
+        ORDER BY starts_at, id`.pipe(Effect.flatMap((rows) => Effect.forEach(rows, toSlot)))
 
     /**
      * For each request, the zone's slots with room starting at or after `earliest`, earliest first — none
@@ -291,7 +270,9 @@ export class DeliveryRepository extends Effect.Service<DeliveryRepository>()("de
         const row = inserted[0]
         if (row === undefined) {
           // No room (or no slot): only now is the slot read, to tell which.
-          const existing = first(yield* sql<SlotRow>`SELECT ${slotColumns} FROM slots WHERE id = ${booking.slot.id}`)
+          const existing = first(
+            yield* sql<{ capacity: number }>`SELECT capacity FROM slots WHERE id = ${booking.slot.id}`,
+          )
           return yield* existing === undefined ? new NoSuchSlot() : new NoRoom({ capacity: existing.capacity })
         }
         return shipmentOf(booking, row)

@@ -1,8 +1,9 @@
 import { afterAll, describe, expect, test } from "bun:test"
 import { SqlClient } from "@effect/sql"
-import { ConfigProvider, Effect, Layer } from "effect"
+import { ConfigProvider, Effect, Exit, Layer } from "effect"
 import { join } from "node:path"
-import { ensureDatabase, guardFailureOf, PostgresLive } from "../../src/postgres.ts"
+import { Slot, Zone } from "../../rpc/delivery.ts"
+import { ensureDatabase, guardFailureOf, PostgresLive, rowDecoder } from "../../src/postgres.ts"
 import { adminQuery } from "../support/postgres.ts"
 import { runTest } from "../support/run.ts"
 
@@ -27,6 +28,31 @@ describe("PostgresLive", () => {
     expect(rows).toEqual([{ id: "seed", quantity: 1, version: 0 }])
     const databases = await adminQuery(`SELECT datname FROM pg_database WHERE datname = '${database}'`)
     expect(databases).toHaveLength(1)
+  })
+
+  test("rowDecoder: rows read from PostgreSQL become the contract's classes; a row that breaks it is a defect", async () => {
+    const [zone, slot, broken] = await withDatabase(
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const [zoneRow] = yield* sql`SELECT 'north' AS id, 'North' AS name, ARRAY['10', '11'] AS "postalCodePrefixes"`
+        const [slotRow] = yield* sql`
+          SELECT 's1' AS id, 'north' AS "zoneId", now() AS "startsAt", now() + interval '1 hour' AS "endsAt",
+                 3 AS capacity, 1 AS booked`
+        const [brokenRow] = yield* sql`
+          SELECT 's2' AS id, 'north' AS "zoneId", now() AS "startsAt", now() AS "endsAt", -1 AS capacity, 0 AS booked`
+        return [
+          yield* rowDecoder(Zone)(zoneRow),
+          yield* rowDecoder(Slot)(slotRow),
+          yield* Effect.exit(rowDecoder(Slot)(brokenRow)),
+        ] as const
+      }),
+    )
+    expect(zone).toBeInstanceOf(Zone)
+    expect(zone).toMatchObject({ id: "north", name: "North", postalCodePrefixes: ["10", "11"] })
+    expect(slot).toBeInstanceOf(Slot)
+    expect(slot.startsAt).toBeInstanceOf(Date)
+    expect([slot.capacity, slot.booked]).toEqual([3, 1])
+    expect(Exit.isFailure(broken) && broken.cause._tag === "Die").toBe(true)
   })
 
   test("running the migrations again changes nothing", async () => {
