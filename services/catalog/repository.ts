@@ -23,7 +23,7 @@ import {
   Variant,
 } from "../../rpc/catalog.ts"
 import type { Currency } from "../../rpc/common.ts"
-import { isForeignKeyViolation, isUniqueViolation, pgErrorOf } from "../../src/postgres.ts"
+import { isForeignKeyViolation, isUniqueViolation, pgErrorOf, rowDecoder } from "../../src/postgres.ts"
 
 interface VariantJson {
   readonly sku: string
@@ -45,12 +45,6 @@ interface ProductRow {
   readonly version: number
   readonly created_at: Date
   readonly updated_at: Date
-}
-
-interface CategoryRow {
-  readonly id: string
-  readonly name: string
-  readonly parent_id: string | null
 }
 
 /** A product's state as written: what CreateProduct builds and UpdateProduct merges. */
@@ -96,8 +90,7 @@ const toProduct = (row: ProductRow): Product =>
     true,
   )
 
-const toCategory = (row: CategoryRow): Category =>
-  new Category({ id: row.id as CategoryId, name: row.name, parentId: row.parent_id as CategoryId | null }, true)
+const toCategory = rowDecoder(Category)
 
 const variantsJson = (variants: ReadonlyArray<Variant>): string =>
   JSON.stringify(
@@ -316,9 +309,9 @@ export class ProductRepository extends Effect.Service<ProductRepository>()("cata
       name: string,
       parentId: CategoryId | null,
     ) {
-      const [row] = yield* sql<CategoryRow>`
+      const [row] = yield* sql`
         INSERT INTO categories (id, name, parent_id) VALUES (${id}, ${name}, ${parentId})
-        RETURNING id, name, parent_id`.pipe(
+        RETURNING id, name, parent_id AS "parentId"`.pipe(
         Effect.catchAll((error): Effect.Effect<never, CategoryNotFound | DuplicateCategory> => {
           if (parentId !== null && isForeignKeyViolation(error, "categories_parent_id_fkey")) {
             return Effect.fail(new CategoryNotFound({ categoryId: parentId }))
@@ -328,18 +321,18 @@ export class ProductRepository extends Effect.Service<ProductRepository>()("cata
         }),
       )
       if (row === undefined) return yield* Effect.dieMessage("INSERT … RETURNING returned no row")
-      return toCategory(row)
+      return yield* toCategory(row)
     })
 
     /** Parents before children (depth first by name), so a client can build the tree in one pass. */
-    const listCategories = sql<CategoryRow>`
+    const listCategories = sql`
       WITH RECURSIVE tree AS (
         SELECT id, name, parent_id, ARRAY[name, id] AS path FROM categories WHERE parent_id IS NULL
         UNION ALL
         SELECT c.id, c.name, c.parent_id, t.path || ARRAY[c.name, c.id] FROM categories c JOIN tree t ON c.parent_id = t.id
       )
-      SELECT id, name, parent_id FROM tree ORDER BY path`.pipe(
-      Effect.map((rows) => rows.map(toCategory)),
+      SELECT id, name, parent_id AS "parentId" FROM tree ORDER BY path`.pipe(
+      Effect.flatMap((rows) => Effect.forEach(rows, toCategory)),
       Effect.orDie,
       Effect.withSpan("ProductRepository.listCategories"),
     )
