@@ -6,72 +6,23 @@
  */
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Data, Effect } from "effect"
-import type { UserId } from "../../rpc/common.ts"
-import {
-  Address,
-  type AddressId,
-  type PostalAddress,
-  type Role,
-  User,
-  UserRegistered,
-  UserUpdated,
-} from "../../rpc/user.ts"
+import { Address, type PostalAddress, type Role, User, UserRegistered, UserUpdated } from "../../rpc/user.ts"
 import { Outbox } from "../../src/events/outbox.ts"
-import { dying, isUniqueViolation } from "../../src/postgres.ts"
-
-interface UserRow {
-  readonly id: string
-  readonly email: string
-  readonly name: string
-  readonly roles: ReadonlyArray<Role>
-  readonly created_at: Date
-  readonly updated_at: Date
-}
-
-interface AddressRow {
-  readonly id: string
-  readonly label: string | null
-  readonly address: PostalAddress
-  readonly is_default: boolean
-  readonly created_at: Date
-}
+import { dying, isUniqueViolation, rowDecoder } from "../../src/postgres.ts"
 
 /** Another account has this email (compared case-insensitively). */
 export class EmailInUse extends Data.TaggedError("EmailInUse")<{}> {}
 
-// Rows come from our own tables, already checked by their constraints: no re-validation.
-const toUser = (row: UserRow) =>
-  new User(
-    {
-      id: row.id as UserId,
-      email: row.email,
-      name: row.name,
-      roles: row.roles,
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
-    },
-    true,
-  )
-
-const toAddress = (row: AddressRow) =>
-  new Address(
-    {
-      id: row.id as AddressId,
-      label: row.label,
-      address: row.address,
-      isDefault: row.is_default,
-      createdAt: row.created_at,
-    },
-    true,
-  )
+const toUser = rowDecoder(User)
+const toAddress = rowDecoder(Address)
 
 export class UserRepository extends Effect.Service<UserRepository>()("user/UserRepository", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const outbox = yield* Outbox
 
-    const userColumns = sql`id, email, name, roles, created_at, updated_at`
-    const addressColumns = sql`id, label, address, is_default, created_at`
+    const userColumns = sql`id, email, name, roles, created_at AS "createdAt", updated_at AS "updatedAt"`
+    const addressColumns = sql`id, label, address, is_default AS "isDefault", created_at AS "createdAt"`
     const first = <A>(rows: ReadonlyArray<A>): A | undefined => rows[0]
 
     const announce = (kind: "registered" | "updated", user: User) =>
@@ -94,7 +45,7 @@ export class UserRepository extends Effect.Service<UserRepository>()("user/UserR
       return yield* sql.withTransaction(
         Effect.gen(function* () {
           const row = first(
-            yield* sql<UserRow>`
+            yield* sql`
               INSERT INTO users (id, email, name, password_hash, roles)
               VALUES (${user.id}, ${user.email}, ${user.name}, ${user.passwordHash},
                       ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(user.roles)}::jsonb)))
@@ -102,7 +53,7 @@ export class UserRepository extends Effect.Service<UserRepository>()("user/UserR
               RETURNING ${userColumns}`,
           )
           if (row === undefined) return yield* new EmailInUse()
-          const created = toUser(row)
+          const created = yield* toUser(row)
           yield* announce("registered", created)
           return created
         }),
@@ -110,19 +61,20 @@ export class UserRepository extends Effect.Service<UserRepository>()("user/UserR
     })
 
     const findById = (id: string) =>
-      sql<UserRow>`SELECT ${userColumns} FROM users WHERE id = ${id}`.pipe(
-        Effect.map((rows) => {
+      sql`SELECT ${userColumns} FROM users WHERE id = ${id}`.pipe(
+        Effect.flatMap((rows) => {
           const row = first(rows)
-          return row === undefined ? undefined : toUser(row)
+          return row === undefined ? Effect.succeed(undefined) : toUser(row)
         }),
       )
 
     const findCredentials = (email: string) =>
-      sql<UserRow & { password_hash: string }>`
+      sql<{ password_hash: string }>`
         SELECT ${userColumns}, password_hash FROM users WHERE lower(email) = lower(${email})`.pipe(
-        Effect.map((rows) => {
+        Effect.flatMap((rows) => {
           const row = first(rows)
-          return row === undefined ? undefined : { user: toUser(row), passwordHash: row.password_hash }
+          if (row === undefined) return Effect.succeed(undefined)
+          return Effect.map(toUser(row), (user) => ({ user, passwordHash: row.password_hash }))
         }),
       )
 
@@ -135,14 +87,14 @@ export class UserRepository extends Effect.Service<UserRepository>()("user/UserR
         .withTransaction(
           Effect.gen(function* () {
             const row = first(
-              yield* sql<UserRow>`
+              yield* sql`
                 UPDATE users SET name = coalesce(${changes.name ?? null}, name),
                                  email = coalesce(${changes.email ?? null}, email), updated_at = now()
                 WHERE id = ${id}
                 RETURNING ${userColumns}`,
             )
             if (row === undefined) return undefined
-            const updated = toUser(row)
+            const updated = yield* toUser(row)
             yield* announce("updated", updated)
             return updated
           }),
@@ -162,17 +114,17 @@ export class UserRepository extends Effect.Service<UserRepository>()("user/UserR
         Effect.gen(function* () {
           const row = first(
             yield* grant
-              ? sql<UserRow>`
+              ? sql`
                   UPDATE users SET roles = array_append(roles, ${role}), updated_at = now()
                   WHERE id = ${id} AND NOT (${role} = ANY (roles))
                   RETURNING ${userColumns}`
-              : sql<UserRow>`
+              : sql`
                   UPDATE users SET roles = array_remove(roles, ${role}), updated_at = now()
                   WHERE id = ${id} AND ${role} = ANY (roles)
                   RETURNING ${userColumns}`,
           )
           if (row === undefined) return yield* findById(id)
-          const updated = toUser(row)
+          const updated = yield* toUser(row)
           yield* announce("updated", updated)
           return updated
         }),
@@ -197,21 +149,21 @@ export class UserRepository extends Effect.Service<UserRepository>()("user/UserR
           const isDefault = address.makeDefault || (existing?.n ?? 0) === 0
           if (isDefault) yield* sql`UPDATE addresses SET is_default = false WHERE user_id = ${userId} AND is_default`
           const row = first(
-            yield* sql<AddressRow>`
+            yield* sql`
               INSERT INTO addresses (id, user_id, label, address, is_default)
               VALUES (${`adr_${crypto.randomUUID()}`}, ${userId}, ${address.label},
                       ${JSON.stringify(address.address)}::jsonb, ${isDefault})
               RETURNING ${addressColumns}`,
           )
           if (row === undefined) return yield* Effect.dieMessage("address insert returned nothing")
-          return toAddress(row)
+          return yield* toAddress(row)
         }),
       )
     })
 
     const listAddresses = (userId: string) =>
-      sql<AddressRow>`SELECT ${addressColumns} FROM addresses WHERE user_id = ${userId} ORDER BY created_at, id`.pipe(
-        Effect.map((rows) => rows.map(toAddress)),
+      sql`SELECT ${addressColumns} FROM addresses WHERE user_id = ${userId} ORDER BY created_at, id`.pipe(
+        Effect.flatMap((rows) => Effect.forEach(rows, toAddress)),
       )
 
     /** Removes an address, promoting the oldest remaining one when it was the default; false when not found. */
@@ -244,10 +196,10 @@ export class UserRepository extends Effect.Service<UserRepository>()("user/UserR
           yield* sql`
             UPDATE addresses SET is_default = false WHERE user_id = ${userId} AND is_default AND id <> ${addressId}`
           const row = first(
-            yield* sql<AddressRow>`
+            yield* sql`
               UPDATE addresses SET is_default = true WHERE id = ${addressId} RETURNING ${addressColumns}`,
           )
-          return row === undefined ? undefined : toAddress(row)
+          return row === undefined ? undefined : yield* toAddress(row)
         }),
       )
     })
