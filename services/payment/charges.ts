@@ -87,17 +87,24 @@ export class Charges extends Effect.Service<Charges>()("payment/Charges", {
           )
         : Effect.succeed(toPayment(row))
 
-    const charge = Effect.fn("Payment.charge")(function* (request: ChargeRequest) {
-      const inserted = yield* repository.insertPending({
-        id: `pay_${crypto.randomUUID()}`,
-        idempotencyKey: request.idempotencyKey,
-        orderId: request.orderId,
-        customer: request.customer,
-        amount: request.amount.amount,
-        currency: request.amount.currency,
-        paymentMethod: request.paymentMethod ?? null,
-      })
-      if (inserted !== undefined) {
+    /**
+     * The payment row inserted pending and, when this request inserted it, driven to its outcome — in one
+     * uninterruptible piece: a caller going away between the insert and the drive (a client that timed out,
+     * a saga thread draining) would leave a pending row that nobody drives until its lease runs out, and
+     * every retry of the key waiting that long. Undefined when the key was inserted before.
+     */
+    const insertAndDrive = (request: ChargeRequest) =>
+      Effect.gen(function* () {
+        const inserted = yield* repository.insertPending({
+          id: `pay_${crypto.randomUUID()}`,
+          idempotencyKey: request.idempotencyKey,
+          orderId: request.orderId,
+          customer: request.customer,
+          amount: request.amount.amount,
+          currency: request.amount.currency,
+          paymentMethod: request.paymentMethod ?? null,
+        })
+        if (inserted === undefined) return undefined
         // The payment row is written before the void is read, and a refund writes the void before it
         // reads payments: whichever comes second sees the other, so a voided order is never captured.
         const context = yield* repository.chargeContext(request.orderId, inserted.payment_method, request.customer)
@@ -109,8 +116,12 @@ export class Charges extends Effect.Service<Charges>()("payment/Charges", {
             })
           : yield* drive(inserted, context)
         // Settled by this request as a rule; by a driver that took over only if this one stalled past its lease.
-        return yield* answer(settled ?? (yield* load(inserted.id)))
-      }
+        return settled ?? (yield* load(inserted.id))
+      }).pipe(Effect.uninterruptible)
+
+    const charge = Effect.fn("Payment.charge")(function* (request: ChargeRequest) {
+      const driven = yield* insertAndDrive(request)
+      if (driven !== undefined) return yield* answer(driven)
       const existing = yield* repository.findByKey(request.idempotencyKey)
       if (existing === undefined) return yield* Effect.dieMessage(`payment key ${request.idempotencyKey} vanished`)
       if (!samePayload(existing, request)) {

@@ -3,6 +3,7 @@
  * called over RPC. The simulated provider answers after 30 ms, so racing requests really overlap.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { SQL } from "bun"
 import { Effect, Layer } from "effect"
 import type { Currency, UserId } from "../../rpc/common.ts"
 import {
@@ -15,7 +16,7 @@ import {
   PaymentRpcs,
 } from "../../rpc/payment.ts"
 import { RpcClientTag } from "../../src/rpc/index.ts"
-import { adminQuery, statementCalls } from "../support/postgres.ts"
+import { adminQuery, databaseUrlFor, statementCalls } from "../support/postgres.ts"
 import { testRuntime } from "../support/run.ts"
 import { type ServiceProcess, startService, testDatabaseSuffix } from "../support/service-process.ts"
 
@@ -321,6 +322,40 @@ describe("Charge", () => {
         expect(payment.status).toBe("captured")
       }),
     ))
+
+  test("a caller going away mid-charge leaves nothing pending: the retry with the key answers at once", async () => {
+    const request = { idempotencyKey: key(), orderId: order(), amount: eur(700), customer: customer() }
+    // Holding order_voids stops the charge between its pending row and the provider (the void check reads
+    // it); the caller gives up there. Before the fix that left the row pending, undriven, for its whole
+    // lease (30 s), and every retry of the key waited that long.
+    const locker = new SQL(databaseUrlFor(database), { max: 1 })
+    try {
+      let release = () => {}
+      const released = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      const holding = locker.begin(async (tx) => {
+        await tx`LOCK TABLE order_voids IN ACCESS EXCLUSIVE MODE`
+        await released
+      })
+      await Bun.sleep(50)
+      const abandoned = await run(
+        Effect.flatMap(PaymentClient, (payments) => payments.Charge(request)).pipe(
+          Effect.timeout("400 millis"),
+          Effect.either,
+        ),
+      )
+      expect(abandoned._tag).toBe("Left")
+      release()
+      await holding
+      const started = performance.now()
+      const payment = await run(Effect.flatMap(PaymentClient, (payments) => payments.Charge(request)))
+      expect(payment.status).toBe("captured")
+      expect(performance.now() - started).toBeLessThan(5_000)
+    } finally {
+      await locker.close()
+    }
+  }, 60_000)
 })
 
 describe("Refund", () => {
