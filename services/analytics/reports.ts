@@ -14,7 +14,7 @@ import {
   SalesBucket,
   Summary,
 } from "../../rpc/analytics.ts"
-import { type Currency, Money, type Sku } from "../../rpc/common.ts"
+import { Currency, Money, Sku } from "../../rpc/common.ts"
 import { type BucketUnit, bucketCount, bucketStarts, dayOf, floorTo } from "./buckets.ts"
 
 export interface OpenRange {
@@ -37,7 +37,7 @@ export interface UnitsCommitted {
 const num = (value: string | number | null): number => (value === null ? 0 : Number(value))
 
 const money = (currency: string, amount: string | number | null) =>
-  Money.make({ amount: num(amount), currency: currency as Currency })
+  Money.make({ amount: num(amount), currency: Currency.make(currency) })
 
 const checkOrder = (from: Date, to: Date) =>
   from.getTime() < to.getTime()
@@ -183,7 +183,7 @@ export class AnalyticsReports extends Effect.Service<AnalyticsReports>()("analyt
         if (num(row.revenue) > 0) entry.revenue.push(money(row.currency, row.revenue))
         bySku.set(row.sku, entry)
       }
-      return [...bySku].map(([sku, entry]) => ProductSales.make({ sku: sku as Sku, ...entry }))
+      return [...bySku].map(([sku, entry]) => ProductSales.make({ sku: Sku.make(sku), ...entry }))
     })
 
     const failureReasons = Effect.fn("Analytics.failureReasons")(function* (range: OpenRange) {
@@ -204,7 +204,7 @@ export class AnalyticsReports extends Effect.Service<AnalyticsReports>()("analyt
         SELECT sku, SUM(units) AS units FROM stock_commits
         WHERE day >= ${firstDay}::date ${skus === undefined ? sql`` : sql`AND ${sql.in("sku", skus)}`}
         GROUP BY sku ORDER BY SUM(units) DESC, sku LIMIT ${limit}`.pipe(Effect.orDie)
-      return rows.map((row): UnitsCommitted => ({ sku: row.sku as Sku, units: num(row.units) }))
+      return rows.map((row): UnitsCommitted => ({ sku: Sku.make(row.sku), units: num(row.units) }))
     })
 
     return { summary, salesSeries, topProducts, failureReasons, unitsCommitted }
