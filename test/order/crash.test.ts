@@ -53,7 +53,9 @@ const killWhile = async (work: Promise<unknown>, victims: ReadonlyArray<ServiceN
   })
   let killed = 0
   while (!done && killed < kills) {
-    await Bun.sleep(300 + Math.random() * 1_200)
+    // Soon and often: 200 checkouts settle in a few seconds, and a run that kills nobody (or only the first
+    // victim) proves little.
+    await Bun.sleep(100 + Math.random() * 400)
     if (done) break
     const victim: ServiceName = victims[killed % victims.length] ?? "order"
     await world.mesh.services.get(victim)?.kill()

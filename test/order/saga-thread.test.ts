@@ -58,7 +58,13 @@ test("the saga thread's work shows on the order process's /metrics beside the pr
     }),
   )
   expect((await run(settled(placed.id))).status).toBe("CONFIRMED")
-  const text = await (await fetch(`${orderUrl()}/metrics`)).text()
+  // The run is counted once the saga has logged its end, a moment after the order reads CONFIRMED.
+  let text = ""
+  for (let attempt = 0; attempt < 50; attempt++) {
+    text = await (await fetch(`${orderUrl()}/metrics`)).text()
+    if (text.includes('saga_runs_total{service="order",saga="checkout",outcome="completed"}')) break
+    await Bun.sleep(100)
+  }
   const value = (series: string) =>
     Number(
       text
