@@ -92,6 +92,14 @@ export const rowDecoder = <Self, Fields extends Schema.Struct.Fields>(Class: {
     Effect.map(Effect.orDie(decode(row)), (fields) => new Class(fields, true))
 }
 
+/** The first of `rows` through `decode` (a `rowDecoder`), or undefined when there is none. */
+export const firstDecoded =
+  <A>(decode: (row: unknown) => Effect.Effect<A>) =>
+  (rows: ReadonlyArray<unknown>): Effect.Effect<A | undefined> => {
+    const row = rows[0]
+    return row === undefined ? Effect.succeed(undefined) : decode(row)
+  }
+
 /**
  * Rows handed to one statement as a table: `jsonb_to_recordset($1::jsonb) AS <alias (typed columns)>`. One
  * parameter however many rows, so a batch of any size is the same prepared statement.

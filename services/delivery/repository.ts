@@ -24,7 +24,7 @@ import {
 import type { OutgoingEvent } from "../../src/events/envelope.ts"
 import { Outbox } from "../../src/events/outbox.ts"
 import { makeGroupCommit } from "../../src/group-commit.ts"
-import { dieOnSql, dying, isUniqueViolation, recordset, rowDecoder } from "../../src/postgres.ts"
+import { dieOnSql, dying, isUniqueViolation, recordset, firstDecoded, rowDecoder } from "../../src/postgres.ts"
 
 interface ShipmentRow {
   readonly id: string
@@ -124,12 +124,7 @@ export class DeliveryRepository extends Effect.Service<DeliveryRepository>()("de
     })
 
     const findZone = (id: string) =>
-      sql`SELECT ${zoneColumns} FROM zones WHERE id = ${id}`.pipe(
-        Effect.flatMap((rows) => {
-          const row = first(rows)
-          return row === undefined ? Effect.succeed(undefined) : toZone(row)
-        }),
-      )
+      sql`SELECT ${zoneColumns} FROM zones WHERE id = ${id}`.pipe(Effect.flatMap(firstDecoded(toZone)))
 
     /** Inserts the slot unless its id exists; undefined when the zone does not exist. */
     const createSlot = Effect.fn("Delivery.createSlot")(function* (slot: {
@@ -149,12 +144,7 @@ export class DeliveryRepository extends Effect.Service<DeliveryRepository>()("de
     })
 
     const findSlot = (id: string) =>
-      sql`SELECT ${slotColumns} FROM slots WHERE id = ${id}`.pipe(
-        Effect.flatMap((rows) => {
-          const row = first(rows)
-          return row === undefined ? Effect.succeed(undefined) : toSlot(row)
-        }),
-      )
+      sql`SELECT ${slotColumns} FROM slots WHERE id = ${id}`.pipe(Effect.flatMap(firstDecoded(toSlot)))
 
     const listSlots = (zoneId: string, from: Date, to: Date, onlyAvailable: boolean) =>
       sql`

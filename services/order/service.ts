@@ -64,9 +64,16 @@ export const OrderServiceSagaThread = OrderHandlers.pipe(
   Layer.provideMerge(Stores()),
 )
 
-/** What /readyz checks, given OrderServiceSagaThread: the buses' checks run on the saga thread. */
+/**
+ * What /readyz checks, given OrderServiceSagaThread: the same checks as `orderReadiness`, each run on the
+ * saga thread (where the buses live) except this thread's own database pool.
+ */
 export const orderSagaThreadReadiness: ReadinessChecks<SqlClient.SqlClient | CheckoutSagaThread> = {
+  ...Object.fromEntries(
+    Object.keys(orderReadiness).map((name) => [
+      name,
+      Effect.flatMap(CheckoutSagaThread, (thread) => thread.check(name)),
+    ]),
+  ),
   postgres: postgresReady,
-  kafka: Effect.flatMap(CheckoutSagaThread, (thread) => thread.check("kafka")),
-  rabbitmq: Effect.flatMap(CheckoutSagaThread, (thread) => thread.check("rabbitmq")),
 }

@@ -8,7 +8,7 @@ import { SqlClient, type SqlError } from "@effect/sql"
 import { Data, Effect } from "effect"
 import { Address, type PostalAddress, type Role, User, UserRegistered, UserUpdated } from "../../rpc/user.ts"
 import { Outbox } from "../../src/events/outbox.ts"
-import { dying, isUniqueViolation, rowDecoder } from "../../src/postgres.ts"
+import { dying, isUniqueViolation, firstDecoded, rowDecoder } from "../../src/postgres.ts"
 
 /** Another account has this email (compared case-insensitively). */
 export class EmailInUse extends Data.TaggedError("EmailInUse")<{}> {}
@@ -61,12 +61,7 @@ export class UserRepository extends Effect.Service<UserRepository>()("user/UserR
     })
 
     const findById = (id: string) =>
-      sql`SELECT ${userColumns} FROM users WHERE id = ${id}`.pipe(
-        Effect.flatMap((rows) => {
-          const row = first(rows)
-          return row === undefined ? Effect.succeed(undefined) : toUser(row)
-        }),
-      )
+      sql`SELECT ${userColumns} FROM users WHERE id = ${id}`.pipe(Effect.flatMap(firstDecoded(toUser)))
 
     const findCredentials = (email: string) =>
       sql<{ password_hash: string }>`
