@@ -457,3 +457,45 @@ describe("CommandBus after the broker closed its connection", () => {
     }
   })
 })
+
+/** What `rabbitmqctl <args> -q` prints, as rows of tab-separated columns. */
+const rabbitmqctlRows = async (...args: ReadonlyArray<string>) => {
+  const run = Bun.spawn(["rabbitmqctl", ...args, "-q"], { stdout: "pipe" })
+  return (await new Response(run.stdout).text()).split("\n").map((line) => line.split("\t"))
+}
+
+/** The name of the policy the broker applies to one queue ("" when none). */
+const policyOf = async (queue: string) => {
+  const row = (await rabbitmqctlRows("list_queues", "name", "policy")).find(([name]) => name === queue)
+  expect(row).toBeDefined()
+  return row?.[1] ?? ""
+}
+
+const stateDir = process.env.COMMERCE_MESH_STATE ?? `${process.env.HOME}/.cache/commerce-mesh/state`
+const brokerStartedByUpSh =
+  Bun.which("rabbitmqctl") !== null && (await Bun.file(`${stateDir}/rabbitmq/managed`).exists())
+
+describe("queues on the broker scripts/infra/up.sh started", () => {
+  // Every test run names its queues after itself; they used to stay for good, and a broker with ~1000 of
+  // them on disk never finished booting. A policy lets them go 10 minutes after their last use.
+  test.skipIf(!brokerStartedByUpSh)(
+    "a test run's queues expire after their last use, the mesh's own never",
+    async () => {
+      const channel = await rawChannel()
+      const throwaway = `test_expiry_${crypto.randomUUID().slice(0, 8)}.cart.reserve`
+      const kept = `cart.expiry-check-${crypto.randomUUID().slice(0, 8)}`
+      try {
+        await channel.assertQueue(throwaway, { durable: true })
+        await channel.assertQueue(kept, { durable: true })
+        expect(await policyOf(throwaway)).toBe("throwaway-queues")
+        expect(await policyOf(kept)).toBe("")
+        const policy = (await rabbitmqctlRows("list_policies")).find((row) => row.includes("throwaway-queues"))
+        expect(policy?.find((column) => column.includes("expires"))).toBe('{"expires":600000}')
+      } finally {
+        await channel.deleteQueue(throwaway)
+        await channel.deleteQueue(kept)
+        await channel.close()
+      }
+    },
+  )
+})
