@@ -73,7 +73,7 @@ export class OrderRpcs extends RpcGroup.make(
     payload: {
       userId: UserId,
       idempotencyKey: IdempotencyKey,
-      /** Registered with the payment service beforehand (RegisterPaymentMethod): the order keeps no token. */
+      /** Sealed for the payment service (the gateway's checkout) or registered with it: the order keeps no token. */
       paymentMethod: PaymentMethodId,
       address: PostalAddress,
       deliveryZone: Identifier,

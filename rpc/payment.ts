@@ -63,10 +63,16 @@ export class Refund extends Schema.Class<Refund>("Refund")({
 }) {}
 
 /**
- * A payment method the payment service holds for a customer: the provider's token it was registered with
- * stays here, so the services that refer to it (an order, its checkout saga) never store the token.
+ * What a charge pays with, without the token in the clear: either a method the payment service holds for
+ * the customer (registered with `RegisterPaymentMethod`), or a card token sealed for the payment service
+ * (`pms1.…`, src/payment-method-seal.ts: the gateway seals the token of each checkout). Either way the
+ * services that refer to it (an order, its checkout saga) never hold a token they could read.
  */
-export const PaymentMethodId = Identifier.pipe(Schema.brand("PaymentMethodId"))
+export const PaymentMethodId = Schema.Trimmed.pipe(
+  Schema.nonEmptyString(),
+  Schema.maxLength(512),
+  Schema.brand("PaymentMethodId"),
+)
 export type PaymentMethodId = typeof PaymentMethodId.Type
 
 export const ChargeRequest = Schema.Struct({

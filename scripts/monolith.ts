@@ -109,7 +109,6 @@ const Monolith = Layer.scopedDiscard(
       yield* within("cart", cart, Gateway.CartClient.InProcess),
       yield* within("user", user, Gateway.UserClient.InProcess),
       yield* within("order", order, Gateway.OrderClient.InProcess),
-      yield* within("payment", payment, Gateway.PaymentClient.InProcess),
       yield* within("delivery", delivery, Gateway.DeliveryClient.InProcess),
       yield* within("analytics", analytics, Gateway.AnalyticsClient.InProcess),
     )

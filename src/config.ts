@@ -5,6 +5,7 @@
  * - catalog:   CATALOG_LISTING_CACHE_TTL_SECONDS (300), CATALOG_CACHE_PREFIX (catalog:listing)
  * - inventory: INVENTORY_WRITER_MAX_BATCH, INVENTORY_SWEEP_INTERVAL_MS, INVENTORY_SWEEP_BATCH
  * - user and gateway: AUTH_TOKEN_SECRET (redacted; local default; src/auth-token.ts)
+ * - gateway and payment: PAYMENT_METHOD_SEAL_KEY (redacted; local default; src/payment-method-seal.ts)
  * - user:      USER_SESSION_TTL_SECONDS (86400),
  *              USER_ARGON2_MEMORY_KIB, USER_ARGON2_TIME_COST, USER_BOOTSTRAP_ADMIN_EMAILS
  * - payment:   PAYMENT_PROVIDER_LATENCY_MS (50), PAYMENT_DECLINE_RATE (0), PAYMENT_PENDING_LEASE_MS (30000)

@@ -6,7 +6,6 @@ import { CatalogRpcs } from "../../rpc/catalog.ts"
 import { DeliveryRpcs } from "../../rpc/delivery.ts"
 import { InventoryRpcs } from "../../rpc/inventory.ts"
 import { OrderRpcs } from "../../rpc/order.ts"
-import { PaymentRpcs } from "../../rpc/payment.ts"
 import { UserRpcs } from "../../rpc/user.ts"
 import { RpcClientTag } from "../../src/rpc/index.ts"
 
@@ -17,7 +16,6 @@ export class InventoryClient extends RpcClientTag<InventoryClient>()("inventory"
 export class CartClient extends RpcClientTag<CartClient>()("cart", CartRpcs, options) {}
 export class UserClient extends RpcClientTag<UserClient>()("user", UserRpcs, options) {}
 export class OrderClient extends RpcClientTag<OrderClient>()("order", OrderRpcs, options) {}
-export class PaymentClient extends RpcClientTag<PaymentClient>()("payment", PaymentRpcs, options) {}
 export class DeliveryClient extends RpcClientTag<DeliveryClient>()("delivery", DeliveryRpcs, options) {}
 export class AnalyticsClient extends RpcClientTag<AnalyticsClient>()("analytics", AnalyticsRpcs, options) {}
 
@@ -28,7 +26,6 @@ export const GatewayClientsLive = Layer.mergeAll(
   CartClient.Live,
   UserClient.Live,
   OrderClient.Live,
-  PaymentClient.Live,
   DeliveryClient.Live,
   AnalyticsClient.Live,
 )

@@ -9,11 +9,20 @@ import { RateLimiter } from "./rate-limit.ts"
 import { ResponseCache } from "./response-cache.ts"
 import { SessionCache } from "./sessions.ts"
 import { AddressCache } from "./addresses.ts"
+import { PaymentMethodSeal } from "../../src/payment-method-seal.ts"
 import { Announcements } from "./announcements.ts"
 import { GatewayServerLive } from "./server.ts"
 
 export const GatewayService = GatewayServerLive.pipe(
-  Layer.provide(Layer.mergeAll(RateLimiter.Default, ResponseCache.Default, SessionCache.Default, AddressCache.Default)),
+  Layer.provide(
+    Layer.mergeAll(
+      RateLimiter.Default,
+      ResponseCache.Default,
+      SessionCache.Default,
+      AddressCache.Default,
+      PaymentMethodSeal.Default,
+    ),
+  ),
   Layer.provide(Announcements.Default),
   Layer.provide(RedisLive),
 )

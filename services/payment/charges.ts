@@ -14,6 +14,7 @@ import {
   type PaymentId,
   type OrderId,
 } from "../../rpc/payment.ts"
+import { isSealed, PaymentMethodSeal } from "../../src/payment-method-seal.ts"
 import { type ChargeOutcome, PaymentProvider } from "./provider.ts"
 import { type PaymentRow, PaymentRepository, toPayment } from "./repository.ts"
 
@@ -31,21 +32,25 @@ export class Charges extends Effect.Service<Charges>()("payment/Charges", {
   effect: Effect.gen(function* () {
     const repository = yield* PaymentRepository
     const provider = yield* PaymentProvider
+    const sealed = yield* PaymentMethodSeal
 
     /**
      * Asks the provider and records its answer. Uninterruptible: a caller that goes away (a client
      * timeout, a shutdown) must not leave behind a charge the provider made and we never recorded.
      */
-    const drive = (row: PaymentRow, known?: { readonly token: string | undefined }) => {
+    const drive = (row: PaymentRow, registered?: { readonly token: string | undefined }) => {
       const { amount, customer } = toPayment(row)
       return Effect.gen(function* () {
         const token =
           row.payment_method === null
             ? undefined
-            : known !== undefined
-              ? known.token
-              : yield* repository.tokenOf(row.payment_method, customer)
-        // A method named but never registered (for this customer) has nothing the provider could charge.
+            : isSealed(row.payment_method)
+              ? sealed.open(customer, row.payment_method)
+              : registered !== undefined
+                ? registered.token
+                : yield* repository.tokenOf(row.payment_method, customer)
+        // A method named but never registered, or sealed for someone else or with another key, has nothing
+        // the provider could charge.
         const outcome: ChargeOutcome =
           row.payment_method !== null && token === undefined
             ? { _tag: "Declined", reference: `none_${row.id}`, reason: "unknown_payment_method" }
@@ -107,7 +112,9 @@ export class Charges extends Effect.Service<Charges>()("payment/Charges", {
         if (inserted === undefined) return undefined
         // The payment row is written before the void is read, and a refund writes the void before it
         // reads payments: whichever comes second sees the other, so a voided order is never captured.
-        const context = yield* repository.chargeContext(request.orderId, inserted.payment_method, request.customer)
+        const registered =
+          inserted.payment_method !== null && !isSealed(inserted.payment_method) ? inserted.payment_method : null
+        const context = yield* repository.chargeContext(request.orderId, registered, request.customer)
         const settled = context.voided
           ? yield* repository.settlePayment(inserted, {
               _tag: "Declined",
@@ -132,5 +139,5 @@ export class Charges extends Effect.Service<Charges>()("payment/Charges", {
 
     return { charge, awaitSettled } as const
   }),
-  dependencies: [PaymentRepository.Default],
+  dependencies: [PaymentRepository.Default, PaymentMethodSeal.Default],
 }) {}

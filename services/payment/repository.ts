@@ -191,7 +191,8 @@ export class PaymentRepository extends Effect.Service<PaymentRepository>()("paym
 
     /**
      * What each fresh charge needs before the provider is asked, in one read: whether the order was voided
-     * and the token of the payment method it names (undefined when none is named or none is registered).
+     * and the token of the registered payment method it names (undefined when none is named or none is
+     * registered; a sealed method is opened by the charge itself, not looked up).
      */
     const chargeContextMany = (
       requests: ReadonlyArray<{

@@ -16,6 +16,7 @@ import { StockItem } from "../../rpc/inventory.ts"
 import { signToken } from "../../src/auth-token.ts"
 import { ProductDetail } from "../../services/gateway/api/catalog.ts"
 import { RpcClientTag } from "../../src/rpc/index.ts"
+import { adminQuery } from "../support/postgres.ts"
 import { testRuntime } from "../support/run.ts"
 import {
   bodyAs,
@@ -139,7 +140,8 @@ describe("a customer through REST", () => {
     const { sku } = await stockedProduct(world, 3, 700)
     const customer = await newCustomer(world.api)
     await world.api.call("POST", "/cart/items", { token: customer.token, body: { sku, quantity: 1 } })
-    const placed = await checkout(customer.token, unique("key"), { paymentToken: "decline_card" })
+    const declining = unique("decline_card")
+    const placed = await checkout(customer.token, unique("key"), { paymentToken: declining })
     expect(placed.status).toBe(201)
     const order = await settled(world.api, customer.token, placed.headers.get("location") ?? "")
     expect(order.status).toBe("FAILED")
@@ -147,6 +149,15 @@ describe("a customer through REST", () => {
     const stock = await stockOf(sku)
     expect([stock.available, stock.reserved, stock.committed]).toEqual([3, 0, 0])
     expect(bodyAs(Cart, await world.api.call("GET", "/cart", { token: customer.token })).status).toBe("open")
+    // The token reached the provider sealed; the order database holds no trace of it in the clear.
+    const [trace] = await adminQuery(
+      `SELECT (SELECT count(*)::int FROM orders WHERE id = '${order.id}') AS orders,
+              (SELECT count(*)::int FROM orders WHERE payment_method LIKE '%${declining}%') AS "ordersWithToken",
+              (SELECT count(*)::int FROM saga_instances WHERE input::text LIKE '%${declining}%') AS "sagasWithToken",
+              (SELECT count(*)::int FROM saga_steps WHERE result::text LIKE '%${declining}%') AS "stepsWithToken"`,
+      "cm_order_gateway_test",
+    )
+    expect(trace).toEqual({ orders: 1, ordersWithToken: 0, sagasWithToken: 0, stepsWithToken: 0 })
 
     // The same customer with a good card goes through.
     const retried = bodyAs(Order, await checkout(customer.token, unique("key"), { paymentToken: "tok_visa" }))

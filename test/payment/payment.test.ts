@@ -4,17 +4,18 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { SQL } from "bun"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Redacted } from "effect"
 import type { Currency, UserId } from "../../rpc/common.ts"
 import {
   Money,
   type OrderId,
   type PaymentId,
   type PaymentIdempotencyKey,
-  type PaymentMethodId,
+  PaymentMethodId,
   PaymentDeclined,
   PaymentRpcs,
 } from "../../rpc/payment.ts"
+import { PaymentMethodSeal, sealKeys, sealPaymentMethod } from "../../src/payment-method-seal.ts"
 import { RpcClientTag } from "../../src/rpc/index.ts"
 import { adminQuery, databaseUrlFor, statementCalls } from "../support/postgres.ts"
 import { testRuntime } from "../support/run.ts"
@@ -154,6 +155,30 @@ describe("Charge", () => {
         expect(unknown).toMatchObject({ _tag: "PaymentDeclined", reason: "unknown_payment_method" })
         const someoneElses = yield* pay(good, customer()).pipe(Effect.flip)
         expect(someoneElses).toMatchObject({ _tag: "PaymentDeclined", reason: "unknown_payment_method" })
+      }),
+    ))
+
+  test("a card token sealed for payment (the gateway's checkout) charges on its token, only for its customer", () =>
+    run(
+      Effect.gen(function* () {
+        const payments = yield* PaymentClient
+        // The payment process runs with the default key, as the gateway does.
+        const seal = yield* PaymentMethodSeal.pipe(Effect.provide(PaymentMethodSeal.Default))
+        const buyer = customer()
+        const sealed = (token: string, who: string = buyer) => PaymentMethodId.make(seal.seal(who, token))
+        const pay = (paymentMethod: PaymentMethodId, who = buyer) =>
+          payments.Charge({ idempotencyKey: key(), orderId: order(), amount: eur(800), customer: who, paymentMethod })
+        const good = sealed("tok_visa")
+        expect(good).not.toContain("tok_visa")
+        expect((yield* pay(good)).status).toBe("captured")
+        expect(yield* pay(sealed("decline_card")).pipe(Effect.flip)).toMatchObject({ reason: "card_declined" })
+        // Opened with the customer it was sealed for only, and not once altered or sealed with another key.
+        expect(yield* pay(good, customer()).pipe(Effect.flip)).toMatchObject({ reason: "unknown_payment_method" })
+        const altered = PaymentMethodId.make(`${good.slice(0, -2)}${good.endsWith("AA") ? "BB" : "AA"}`)
+        expect(yield* pay(altered).pipe(Effect.flip)).toMatchObject({ reason: "unknown_payment_method" })
+        const otherKey = sealKeys(Redacted.make("another key"))
+        const foreign = PaymentMethodId.make(sealPaymentMethod(otherKey, buyer, "tok_visa"))
+        expect(yield* pay(foreign).pipe(Effect.flip)).toMatchObject({ reason: "unknown_payment_method" })
       }),
     ))
 

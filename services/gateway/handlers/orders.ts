@@ -3,18 +3,18 @@
  * leak nothing.
  */
 import { Effect } from "effect"
-import { createHash } from "node:crypto"
 import { PaymentMethodId } from "../../../rpc/payment.ts"
 import type { OrderId } from "../../../rpc/common.ts"
 import { OrderNotFound } from "../../../rpc/order.ts"
 import { AddressNotFound } from "../../../rpc/user.ts"
 import { WithHeaders } from "../../../src/http-api-hono.ts"
+import { PaymentMethodSeal } from "../../../src/payment-method-seal.ts"
 import { implementGateway } from "./implement.ts"
 import { GatewayApi } from "../api/index.ts"
 import { AddressRequired, type CheckoutBody } from "../api/orders.ts"
 import { CurrentUser } from "../api/security.ts"
 import { AddressCache } from "../addresses.ts"
-import { OrderClient, PaymentClient } from "../clients.ts"
+import { OrderClient } from "../clients.ts"
 import { defaultDeliveryZone } from "../config.ts"
 import { orUnavailable } from "../unavailable.ts"
 
@@ -53,15 +53,10 @@ export const OrderHandlers = implementGateway(GatewayApi, "orders", {
     Effect.gen(function* () {
       const { userId } = yield* CurrentUser
       const address = yield* shippingAddress(payload)
-      // The token goes to the payment service, which holds it as a payment method; the order names the
-      // method. Its id follows from the checkout, so a retried checkout names the same one.
-      const paymentMethod = PaymentMethodId.make(
-        `pm_${createHash("sha256").update(`${userId}\u0000${headers["idempotency-key"]}\u0000${payload.paymentToken}`).digest("base64url").slice(0, 32)}`,
-      )
-      const payments = yield* PaymentClient
-      yield* payments
-        .RegisterPaymentMethod({ paymentMethod, customer: userId, token: payload.paymentToken })
-        .pipe(orUnavailable("payment"))
+      // The token is sealed for the payment service, which opens it when it charges: the order names the
+      // sealed method and never holds a token it could read, and no call to payment waits before the order.
+      // The same token for the same customer seals the same, so a retried checkout names the same method.
+      const paymentMethod = PaymentMethodId.make((yield* PaymentMethodSeal).seal(userId, payload.paymentToken))
       const orders = yield* OrderClient
       const order = yield* orders
         .PlaceOrder({
