@@ -16,7 +16,7 @@
 import type { HttpApi, HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import type { RouteIndex } from "./allowed-methods.ts"
 import { retryAfterOf } from "./http.ts"
-import { withRequestId } from "./request-id.ts"
+import { carriesRequestId, requestIdHeader, withRequestId } from "./request-id.ts"
 import { HttpApi as Api, HttpApiError, HttpApiSchema } from "@effect/platform"
 import type { Handler as HonoHandler, Env as HonoEnv, Context as HonoContext, Hono } from "hono"
 import { Cause, Context, Fiber, Effect, Exit, Option, ParseResult, Runtime, Schema } from "effect"
@@ -380,8 +380,12 @@ export const mount = <
       const handle: HonoHandler<Env> = (c) => {
         const done = observe(performance.now())
         const quick = tryShortcut(c)
-        if (quick !== undefined) return done(json(quick.body, quick.status ?? successStatus, quick.headers))
         const requestId = options.requestIdOf?.(c)
+        if (quick !== undefined) {
+          const status = quick.status ?? successStatus
+          if (requestId === undefined) return done(json(quick.body, status, quick.headers))
+          return done(carriesRequestId(json(quick.body, status, { ...quick.headers, [requestIdHeader]: requestId })))
+        }
         const response = respond(requestId === undefined ? answer(c) : withRequestId(requestId)(answer(c)))
         return response instanceof Response ? done(response) : response.then(done)
       }

@@ -236,10 +236,32 @@ export const httpRequestDuration = new SeriesHistogram({
   buckets: latencyBuckets,
 })
 
-/** Records one HTTP answer of `service`. */
-export const httpRecorder = (service: string) => (method: string, route: string, status: number, seconds: number) => {
-  httpRequests.add({ service, method, route, status: String(status) })
-  httpRequestDuration.record({ service, method, route }, seconds)
+/**
+ * Records one HTTP answer of `service`. Each (route, method, status) finds its two series through maps keyed
+ * by the strings it is given: building a label key string per answer was 8 % of the gateway's CPU on a
+ * cached read (a new string is hashed on every lookup; the route and method strings are the same objects
+ * every time and keep their hash).
+ */
+export const httpRecorder = (service: string) => {
+  type Record = (seconds: number) => void
+  const byRoute = new Map<string, Map<string, Map<number, Record>>>()
+  const recordOf = (method: string, route: string, status: number): Record => {
+    const count = httpRequests.series({ service, method, route, status: String(status) })
+    const observe = httpRequestDuration.series({ service, method, route })
+    return (seconds) => {
+      count()
+      observe(seconds)
+    }
+  }
+  return (method: string, route: string, status: number, seconds: number) => {
+    let byMethod = byRoute.get(route)
+    if (byMethod === undefined) byRoute.set(route, (byMethod = new Map()))
+    let byStatus = byMethod.get(method)
+    if (byStatus === undefined) byMethod.set(method, (byStatus = new Map()))
+    let record = byStatus.get(status)
+    if (record === undefined) byStatus.set(status, (record = recordOf(method, route, status)))
+    record(seconds)
+  }
 }
 
 export const rateLimited = new Counter({

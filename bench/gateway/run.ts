@@ -7,7 +7,8 @@
  *
  * Starts its own catalog, inventory and gateway processes (databases with the suffix _bench), seeds 20
  * products, and measures with wrk (Debian package `wrk`; installed when missing). The gateway keeps its
- * Redis rate limit on (a high limit, so every request pays the script but none is refused).
+ * Redis rate limit on (a high limit, so none is refused: every request spends a token of the lease, and a
+ * tenth of that burst is leased at once, so Redis is asked about once a second).
  */
 import { $ } from "bun"
 import { Effect, Layer } from "effect"

@@ -1,14 +1,8 @@
 /** The gateway's listening socket: Bun.serve on GATEWAY_HTTP_PORT running the hono app; closed with its scope. */
 import { Effect, Layer } from "effect"
 import { httpPort, serviceBind } from "../../src/config.ts"
-import { requestIdFrom, requestIdHeader } from "../../src/request-id.ts"
+import { requestIdFrom, requestIdHeader, tagRequestId } from "../../src/request-id.ts"
 import { makeGatewayApp } from "./app.ts"
-
-/** Every answer names the request it answers (src/request-id.ts). */
-const tagged = (requestId: string) => (response: Response) => {
-  response.headers.set(requestIdHeader, requestId)
-  return response
-}
 
 /** Largest request body the API accepts; every JSON body of the contract is far smaller. */
 const maxRequestBodySize = 1024 * 1024
@@ -26,8 +20,11 @@ export const GatewayServerLive = Layer.scopedDiscard(
           maxRequestBodySize,
           fetch: (request, server) => {
             const requestId = requestIdFrom(request.headers.get(requestIdHeader))
-            const answer = app.fetch(request, { ip: server.requestIP(request)?.address ?? "unknown", requestId })
-            return answer instanceof Promise ? answer.then(tagged(requestId)) : tagged(requestId)(answer)
+            const answer = app.fetch(request, () => server.requestIP(request)?.address ?? "unknown", requestId)
+            // Every answer names the request it answers (src/request-id.ts).
+            return answer instanceof Promise
+              ? answer.then((response) => tagRequestId(response, requestId))
+              : tagRequestId(answer, requestId)
           },
         }),
       ),

@@ -375,6 +375,20 @@ describe("bad input gets a 4xx that says what was wrong", () => {
     })
     expect(given.status).toBe(200)
     expect(given.headers.get("x-request-id")).toBe("trace-1.2:3_x")
+    // A cached read, answered without a fiber and built with its id, names its request the same way.
+    const cached = await world.api.call("GET", "/products", { headers: { "x-request-id": "cached-read-1" } })
+    expect(cached.headers.get("x-cache")).toMatch(/^hit/)
+    expect(cached.headers.get("x-request-id")).toBe("cached-read-1")
+    const ids = await Promise.all([1, 2].map(async () => (await world.api.call("GET", "/products")).headers))
+    expect(ids.map((headers) => headers.get("x-cache"))).toEqual([
+      expect.stringMatching(/^hit/),
+      expect.stringMatching(/^hit/),
+    ])
+    expect(ids.map((headers) => headers.get("x-request-id"))).toEqual([
+      expect.stringMatching(uuid),
+      expect.stringMatching(uuid),
+    ])
+    expect(ids[0]?.get("x-request-id")).not.toBe(ids[1]?.get("x-request-id"))
     const refused = await world.api.call("DELETE", "/checkout", { headers: { "x-request-id": "not a token\u00e9" } })
     expect(refused.status).toBe(405)
     expect(refused.headers.get("x-request-id")).toMatch(uuid)
