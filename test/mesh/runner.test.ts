@@ -34,12 +34,11 @@ let children: Array<number> = []
 
 test("the runner brings bundled services up, restarts a killed one and stops all on SIGINT", async () => {
   const ports = {
-    PAYMENT_RPC_PORT: freePort(),
-    PAYMENT_HTTP_PORT: freePort(),
+    GATEWAY_HTTP_PORT: freePort(),
     DELIVERY_RPC_PORT: freePort(),
     DELIVERY_HTTP_PORT: freePort(),
   }
-  const runner = Bun.spawn([process.execPath, join(root, "scripts", "mesh.ts"), "payment", "delivery"], {
+  const runner = Bun.spawn([process.execPath, join(root, "scripts", "mesh.ts"), "gateway", "delivery"], {
     cwd: root,
     env: {
       ...process.env,
@@ -59,25 +58,25 @@ test("the runner brings bundled services up, restarts a killed one and stops all
   try {
     await waitFor(() => output, /bundled 2 services/, 60_000)
     await waitFor(() => output, /mesh ready in [\d.]+s: 2 services/, 60_000)
-    for (const port of [ports.PAYMENT_HTTP_PORT, ports.DELIVERY_HTTP_PORT]) {
+    for (const port of [ports.GATEWAY_HTTP_PORT, ports.DELIVERY_HTTP_PORT]) {
       expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200)
     }
-    // Payment is on a checkout answer's path and starts at a higher priority where the OS allows it (root);
-    // delivery does not (src/process-priority.ts).
-    const [payment] = childrenOf(runner.pid, "dist/payment.js")
+    // The gateway is on a checkout answer's path and starts at a higher priority where the OS allows it (root);
+    // delivery is not (src/process-priority.ts).
+    const [gateway] = childrenOf(runner.pid, "dist/gateway.js")
     const [delivery] = childrenOf(runner.pid, "dist/delivery.js")
-    expect(niceOf(payment ?? 0)).toBe(niceOf(runner.pid) + (process.getuid?.() === 0 ? -10 : 0))
+    expect(niceOf(gateway ?? 0)).toBe(niceOf(runner.pid) + (process.getuid?.() === 0 ? -10 : 0))
     expect(niceOf(delivery ?? 0)).toBe(niceOf(runner.pid))
     // A crashed service comes back on its own.
     // Only this runner's children: other meshes on the machine run the same bundles.
-    const pids = childrenOf(runner.pid, "dist/payment.js")
+    const pids = childrenOf(runner.pid, "dist/delivery.js")
     expect(pids.length).toBe(1)
     for (const pid of pids) process.kill(pid, "SIGKILL")
-    await waitFor(() => output, /payment.*exited with .*restarting/, 10_000)
+    await waitFor(() => output, /delivery.*exited with .*restarting/, 10_000)
     const back = Date.now() + 30_000
     let ready = false
     while (!ready && Date.now() < back) {
-      ready = await fetch(`http://127.0.0.1:${ports.PAYMENT_HTTP_PORT}/readyz`).then(
+      ready = await fetch(`http://127.0.0.1:${ports.DELIVERY_HTTP_PORT}/readyz`).then(
         (r) => r.status === 200,
         () => false,
       )
@@ -85,7 +84,7 @@ test("the runner brings bundled services up, restarts a killed one and stops all
     }
     expect(ready).toBe(true)
   } finally {
-    children = childrenOf(runner.pid, "dist/(payment|delivery).js")
+    children = childrenOf(runner.pid, "dist/(gateway|delivery).js")
     runner.kill("SIGINT")
     await runner.exited
   }
