@@ -79,7 +79,7 @@ export type GroupHandlers<G extends HttpApiGroup.HttpApiGroup.Any, ApiError, R> 
  */
 export type Shortcut<E extends HttpApiEndpoint.HttpApiEndpoint.Any, R> = (
   services: Context.Context<R>,
-) => (request: EndpointRequest<E>) => PreparedJson | undefined
+) => (request: Omit<EndpointRequest<E>, "raw">) => PreparedJson | undefined
 
 export type GroupShortcuts<G extends HttpApiGroup.HttpApiGroup.Any, R> = {
   readonly [Name in HttpApiEndpoint.HttpApiEndpoint.Name<HttpApiGroup.HttpApiGroup.Endpoints<G>>]?: Shortcut<
@@ -317,7 +317,8 @@ export const mount = <
           if (decodedUrls.size >= maxRememberedUrls) decodedUrls.clear()
           decodedUrls.set(url, decoded)
         }
-        return shortcut({ ...decoded, raw: c.req.raw } as never)
+        // The decoded URL as it is remembered, without the raw request: a shortcut answers from the URL alone.
+        return shortcut(decoded as never)
       }
 
       const failWith = (cases: ReadonlyArray<ErrorCase>, error: unknown) =>
@@ -373,21 +374,24 @@ export const mount = <
           ),
         )
 
-      const observe = (started: number) => (response: Response) => {
+      const observed = (started: number, response: Response) => {
         options.onResponse?.(route, method, response.status, (performance.now() - started) / 1000)
         return response
       }
+      // The shortcut's answer allocates only what it must: one headers object, the Response.
+      const quickAnswer = (quick: PreparedJson, requestId: string | undefined) => {
+        const status = quick.status ?? successStatus
+        if (requestId === undefined) return json(quick.body, status, quick.headers)
+        const headers = { "content-type": "application/json", ...quick.headers, [requestIdHeader]: requestId }
+        return carriesRequestId(new Response(quick.body, { status, headers }))
+      }
       const handle: HonoHandler<Env> = (c) => {
-        const done = observe(performance.now())
+        const started = performance.now()
         const quick = tryShortcut(c)
         const requestId = options.requestIdOf?.(c)
-        if (quick !== undefined) {
-          const status = quick.status ?? successStatus
-          if (requestId === undefined) return done(json(quick.body, status, quick.headers))
-          return done(carriesRequestId(json(quick.body, status, { ...quick.headers, [requestIdHeader]: requestId })))
-        }
+        if (quick !== undefined) return observed(started, quickAnswer(quick, requestId))
         const response = respond(requestId === undefined ? answer(c) : withRequestId(requestId)(answer(c)))
-        return response instanceof Response ? done(response) : response.then(done)
+        return response instanceof Response ? observed(started, response) : response.then((r) => observed(started, r))
       }
       app.on(method, route, handle)
       options.routes?.add(method, route)

@@ -21,7 +21,9 @@ const localHitHeaders = { "x-cache": "hit-local" }
 const staleHitHeaders = { "x-cache": "hit-stale" }
 
 interface LocalEntry {
-  readonly body: string
+  /** The answer while fresh and while stale, made once: a hit allocates nothing. */
+  readonly fresh: PreparedJson
+  readonly stale: PreparedJson
   readonly expires: number
   /** Fetches the next copy (from Redis or the services) and stores it here. */
   readonly refresh: Effect.Effect<void>
@@ -61,7 +63,12 @@ export class ResponseCache extends Effect.Service<ResponseCache>()("gateway/Resp
     const remember = (key: string, body: string, refresh: Effect.Effect<void>, generationRead: string) => {
       if (generation.value !== generationRead) return
       if (local.size >= maxLocalEntries) local.clear()
-      local.set(key, { body, expires: Date.now() + localMillis, refresh })
+      local.set(key, {
+        fresh: new PreparedJson(body, localHitHeaders),
+        stale: new PreparedJson(body, staleHitHeaders),
+        expires: Date.now() + localMillis,
+        refresh,
+      })
     }
 
     /**
@@ -72,7 +79,7 @@ export class ResponseCache extends Effect.Service<ResponseCache>()("gateway/Resp
       const hit = local.get(key)
       if (hit === undefined) return undefined
       const now = Date.now()
-      if (hit.expires > now) return new PreparedJson(hit.body, localHitHeaders)
+      if (hit.expires > now) return hit.fresh
       if (hit.expires + localMillis <= now) return undefined
       if (!refreshing.has(key)) {
         refreshing.add(key)
@@ -83,7 +90,7 @@ export class ResponseCache extends Effect.Service<ResponseCache>()("gateway/Resp
           ),
         )
       }
-      return new PreparedJson(hit.body, staleHitHeaders)
+      return hit.stale
     }
 
     /** The answer from Redis, or computed, encoded with `schema` and stored in both levels. */
