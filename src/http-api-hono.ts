@@ -236,6 +236,12 @@ export interface MountOptions<R, Provides, Env extends HonoEnv = HonoEnv> {
   readonly routes?: RouteIndex
   /** The request's id (src/request-id.ts): its guards and handler run under it. */
   readonly requestIdOf?: (c: HonoContext<Env>) => string
+  /**
+   * Filled with the GET URLs hono has routed to an endpoint with a shortcut, each with the shortcut's answer
+   * for a request id (undefined when it has none, a cache miss): the app may answer such a URL before hono
+   * routes it again. Routing is a pure function of the URL, and a shop front asks the same few again and again.
+   */
+  readonly shortcutsByUrl?: Map<string, (requestId: string | undefined) => Response | undefined>
 }
 
 /** Adds a hono route for every endpoint of `api`. Fails at start-up when an endpoint has no handler. */
@@ -316,6 +322,7 @@ export const mount = <
           if (decoded === undefined) return undefined
           if (decodedUrls.size >= maxRememberedUrls) decodedUrls.clear()
           decodedUrls.set(url, decoded)
+          if (method === "GET") rememberRoute(url, shortcut, decoded)
         }
         // The decoded URL as it is remembered, without the raw request: a shortcut answers from the URL alone.
         return shortcut(decoded as never)
@@ -384,6 +391,20 @@ export const mount = <
         if (requestId === undefined) return json(quick.body, status, quick.headers)
         const headers = { "content-type": "application/json", ...quick.headers, [requestIdHeader]: requestId }
         return carriesRequestId(new Response(quick.body, { status, headers }))
+      }
+      const rememberRoute = (
+        url: string,
+        answer: (request: never) => PreparedJson | undefined,
+        decoded: Record<string, unknown>,
+      ) => {
+        const byUrl = options.shortcutsByUrl
+        if (byUrl === undefined) return
+        if (byUrl.size >= maxRememberedUrls) byUrl.clear()
+        byUrl.set(url, (requestId) => {
+          const started = performance.now()
+          const quick = answer(decoded as never)
+          return quick === undefined ? undefined : observed(started, quickAnswer(quick, requestId))
+        })
       }
       const handle: HonoHandler<Env> = (c) => {
         const started = performance.now()

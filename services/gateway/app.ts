@@ -65,7 +65,9 @@ export const makeGatewayApp = Effect.gen(function* () {
   app.get("/docs", () => new Response(docs, { headers: { "content-type": "text/html; charset=utf-8" } }))
   app.get(docsScriptPath, async (c) => docsScriptResponse(await runPromise(docsScript), c.req.raw))
 
+  const shortcutsByUrl = new Map<string, (requestId: string | undefined) => Response | undefined>()
   mount(app, GatewayApi, {
+    shortcutsByUrl,
     runtime,
     groups: [
       CatalogHandlers,
@@ -110,7 +112,12 @@ export const makeGatewayApp = Effect.gen(function* () {
     const env = { requestId }
     if (unlimited.has(pathOf(request.url))) return app.fetch(request, env)
     const decision = limiter.decide(limiter.keyOf(request, peer))
-    const go = (decided: RateDecision) => (decided.allowed ? app.fetch(request, env) : refuse(request.method, decided))
+    const go = (decided: RateDecision) => {
+      if (!decided.allowed) return refuse(request.method, decided)
+      // A cached read of a URL hono has routed before is answered without routing it again.
+      const known = request.method === "GET" ? shortcutsByUrl.get(request.url)?.(requestId) : undefined
+      return known ?? app.fetch(request, env)
+    }
     return decision instanceof Promise ? decision.then(go) : go(decision)
   }
   return { fetch } satisfies GatewayApp
