@@ -20,6 +20,10 @@ export const providerDeclineRate = Config.number("PAYMENT_DECLINE_RATE").pipe(
 /**
  * `PAYMENT_PENDING_LEASE_MS`: how long the request that inserted a pending charge or refund owns it. A
  * repeat of the key arriving later than this after a driver died takes the payment over and asks the
- * provider again (safe: the provider is idempotent by key). Keep it well above the provider's latency.
+ * provider again (safe: the provider is idempotent by key, and a payment settles only once). Keep it well
+ * above the provider's latency and below the checkout saga's step retry window (SAGA_STEP_RETRY_SECONDS,
+ * 10 s): a charge left pending by a crashed payment process is then taken over by the saga's next retry.
+ * (At 30 s every checkout charging when payment was killed failed with RpcClientError, its saga out of
+ * retries while the charge still waited; test/order/crash.test.ts.)
  */
-export const pendingLeaseMillis = Config.integer("PAYMENT_PENDING_LEASE_MS").pipe(Config.withDefault(30_000))
+export const pendingLeaseMillis = Config.integer("PAYMENT_PENDING_LEASE_MS").pipe(Config.withDefault(5_000))

@@ -352,7 +352,7 @@ describe("Charge", () => {
     const request = { idempotencyKey: key(), orderId: order(), amount: eur(700), customer: customer() }
     // Holding order_voids stops the charge between its pending row and the provider (the void check reads
     // it); the caller gives up there. Before the fix that left the row pending, undriven, for its whole
-    // lease (30 s), and every retry of the key waited that long.
+    // lease (30 s then), and every retry of the key waited that long.
     const locker = new SQL(databaseUrlFor(database), { max: 1 })
     try {
       let release = () => {}
