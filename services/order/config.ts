@@ -40,9 +40,10 @@ export const sagaStepBeatMillis = Config.integer("SAGA_STEP_BEAT_MS").pipe(Confi
 export const sagaStepRetrySeconds = Config.number("SAGA_STEP_RETRY_SECONDS").pipe(Config.withDefault(10))
 
 /**
- * `SAGA_THREAD` (false): true runs the order process's checkout sagas on a thread of their own, so the
- * thread answering PlaceOrder does not wait on saga steps or their garbage (src/saga/thread.ts). On this
- * 2-core machine it lowered the 201's tail at 150/s but cost ~0.6 ms more CPU per checkout (two event loops
- * waking apart), so it is off by default (bench/RESULTS.md, "The sagas on a thread of their own").
+ * `SAGA_THREAD` (true): the order process runs its checkout sagas on a thread of their own, so the thread
+ * answering PlaceOrder does not wait on saga steps or their garbage (src/saga/thread.ts). It costs ~0.3–0.9 ms
+ * more CPU per checkout (two event loops waking apart) and ~45 MB more memory; once the checkout's CPU fell
+ * to ~6 ms it bought the 201's p99 under 20 ms up to 150–250/s instead of 100/s (bench/RESULTS.md, "The sagas
+ * on a thread of their own, by default"). false runs them on the main thread.
  */
-export const sagaThread = Config.boolean("SAGA_THREAD").pipe(Config.withDefault(false))
+export const sagaThread = Config.boolean("SAGA_THREAD").pipe(Config.withDefault(true))

@@ -1,7 +1,7 @@
 /**
  * The order service process: `bun run services/order/main.ts`.
- * Only wiring: OrderRpcs on its RPC port and the health side port, with the checkout sagas on the same
- * thread or, with `SAGA_THREAD=true`, on a thread of their own. The saga thread runs this same file (so a
+ * Only wiring: OrderRpcs on its RPC port and the health side port, with the checkout sagas on a thread of
+ * their own or, with `SAGA_THREAD=false`, on the same thread. The saga thread runs this same file (so a
  * bundle of it holds both): off the main thread it is the sagas' runner, the buses and the outbox relay,
  * on the service's database with clients of inventory, payment and delivery of its own.
  */
