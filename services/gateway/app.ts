@@ -39,7 +39,11 @@ const pathOf = (url: string) => {
 
 /** The gateway as Bun.serve calls it: the request, its peer's address (asked for only when needed) and its id. */
 export interface GatewayApp {
-  readonly fetch: (request: Request, peer: () => string, requestId: string) => Response | Promise<Response>
+  readonly fetch: (
+    request: Request,
+    peer: (request: Request) => string,
+    requestId: string,
+  ) => Response | Promise<Response>
 }
 
 export const makeGatewayApp = Effect.gen(function* () {
@@ -108,17 +112,18 @@ export const makeGatewayApp = Effect.gen(function* () {
   // The rate limit runs before hono rather than as its middleware: a route with one handler and no
   // middleware is answered by hono synchronously, while any middleware puts every request through an
   // async chain (a cached read then costs two promises more).
+  const allowed = (request: Request, requestId: string, decided: RateDecision) => {
+    if (!decided.allowed) return refuse(request.method, decided)
+    // A cached read of a URL hono has routed before is answered without routing it again.
+    const known = request.method === "GET" ? shortcutsByUrl.get(request.url)?.(requestId) : undefined
+    return known ?? app.fetch(request, { requestId })
+  }
   const fetch: GatewayApp["fetch"] = (request, peer, requestId) => {
-    const env = { requestId }
-    if (unlimited.has(pathOf(request.url))) return app.fetch(request, env)
+    if (unlimited.has(pathOf(request.url))) return app.fetch(request, { requestId })
     const decision = limiter.decide(limiter.keyOf(request, peer))
-    const go = (decided: RateDecision) => {
-      if (!decided.allowed) return refuse(request.method, decided)
-      // A cached read of a URL hono has routed before is answered without routing it again.
-      const known = request.method === "GET" ? shortcutsByUrl.get(request.url)?.(requestId) : undefined
-      return known ?? app.fetch(request, env)
-    }
-    return decision instanceof Promise ? decision.then(go) : go(decision)
+    return decision instanceof Promise
+      ? decision.then((decided) => allowed(request, requestId, decided))
+      : allowed(request, requestId, decision)
   }
   return { fetch } satisfies GatewayApp
 })

@@ -71,12 +71,12 @@ const clientAddress = (request: Request, peer: string, trusted: ReadonlySet<stri
   return hops[0] ?? peer
 }
 
-const callerKey = (request: Request, peer: () => string, trusted: ReadonlySet<string>) => {
+const callerKey = (request: Request, peer: (request: Request) => string, trusted: ReadonlySet<string>) => {
   const auth = request.headers.get("authorization")
   if (auth !== null && auth.length > 7) {
     return `gateway:rate:token:${createHash("sha256").update(auth).digest("base64url").slice(0, 22)}`
   }
-  return `gateway:rate:ip:${clientAddress(request, peer(), trusted)}`
+  return `gateway:rate:ip:${clientAddress(request, peer(request), trusted)}`
 }
 
 export class RateLimiter extends Effect.Service<RateLimiter>()("gateway/RateLimiter", {
@@ -155,7 +155,7 @@ export class RateLimiter extends Effect.Service<RateLimiter>()("gateway/RateLimi
     return {
       decide,
       /** The caller's bucket: its session token when it sends one, else its address (`peer` asked only then). */
-      keyOf: (request: Request, peer: () => string) => callerKey(request, peer, trusted),
+      keyOf: (request: Request, peer: (request: Request) => string) => callerKey(request, peer, trusted),
     } as const
   }),
 }) {}

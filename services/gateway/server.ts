@@ -12,6 +12,8 @@ export const GatewayServerLive = Layer.scopedDiscard(
     const port = yield* httpPort("gateway")
     const hostname = yield* serviceBind("gateway")
     const app = yield* makeGatewayApp
+    // The peer's address, asked of the server only when the rate limit needs it (a caller without a token).
+    let peer: ((request: Request) => string) | undefined
     const server = yield* Effect.acquireRelease(
       Effect.sync(() =>
         Bun.serve({
@@ -20,7 +22,8 @@ export const GatewayServerLive = Layer.scopedDiscard(
           maxRequestBodySize,
           fetch: (request, server) => {
             const requestId = requestIdFrom(request.headers.get(requestIdHeader))
-            const answer = app.fetch(request, () => server.requestIP(request)?.address ?? "unknown", requestId)
+            peer ??= (asked) => server.requestIP(asked)?.address ?? "unknown"
+            const answer = app.fetch(request, peer, requestId)
             // Every answer names the request it answers (src/request-id.ts).
             return answer instanceof Promise
               ? answer.then((response) => tagRequestId(response, requestId))
