@@ -112,18 +112,20 @@ export const makeGatewayApp = Effect.gen(function* () {
   // The rate limit runs before hono rather than as its middleware: a route with one handler and no
   // middleware is answered by hono synchronously, while any middleware puts every request through an
   // async chain (a cached read then costs two promises more).
-  const allowed = (request: Request, requestId: string, decided: RateDecision) => {
+  type Known = ((requestId: string | undefined) => Response | undefined) | undefined
+  const allowed = (request: Request, requestId: string, known: Known, decided: RateDecision) => {
     if (!decided.allowed) return refuse(request.method, decided)
-    // A cached read of a URL hono has routed before is answered without routing it again.
-    const known = request.method === "GET" ? shortcutsByUrl.get(request.url)?.(requestId) : undefined
-    return known ?? app.fetch(request, { requestId })
+    return known?.(requestId) ?? app.fetch(request, { requestId })
   }
   const fetch: GatewayApp["fetch"] = (request, peer, requestId) => {
-    if (unlimited.has(pathOf(request.url))) return app.fetch(request, { requestId })
+    // A cached read of a URL hono has routed before is answered without routing it again (and is never
+    // one of the unlimited paths, so its path need not be cut out of the URL).
+    const known: Known = request.method === "GET" ? shortcutsByUrl.get(request.url) : undefined
+    if (known === undefined && unlimited.has(pathOf(request.url))) return app.fetch(request, { requestId })
     const decision = limiter.decide(limiter.keyOf(request, peer))
     return decision instanceof Promise
-      ? decision.then((decided) => allowed(request, requestId, decided))
-      : allowed(request, requestId, decision)
+      ? decision.then((decided) => allowed(request, requestId, known, decided))
+      : allowed(request, requestId, known, decision)
   }
   return { fetch } satisfies GatewayApp
 })
