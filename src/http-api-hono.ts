@@ -16,7 +16,7 @@
 import type { HttpApi, HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import type { RouteIndex } from "./allowed-methods.ts"
 import { retryAfterOf } from "./http.ts"
-import { carriesRequestId, requestIdHeader, withRequestId } from "./request-id.ts"
+import { requestIdHeader, withRequestId } from "./request-id.ts"
 import { HttpApi as Api, HttpApiError, HttpApiSchema } from "@effect/platform"
 import type { Handler as HonoHandler, Env as HonoEnv, Context as HonoContext, Hono } from "hono"
 import { Cause, Context, Fiber, Effect, Exit, Option, ParseResult, Runtime, Schema } from "effect"
@@ -390,7 +390,7 @@ export const mount = <
         const status = quick.status ?? successStatus
         if (requestId === undefined) return json(quick.body, status, quick.headers)
         const headers = { "content-type": "application/json", ...quick.headers, [requestIdHeader]: requestId }
-        return carriesRequestId(new Response(quick.body, { status, headers }))
+        return new Response(quick.body, { status, headers })
       }
       const rememberRoute = (
         url: string,

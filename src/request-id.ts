@@ -18,24 +18,6 @@ const acceptable = /^[A-Za-z0-9._:-]{1,128}$/
 export const requestIdFrom = (incoming: string | null | undefined) =>
   incoming !== null && incoming !== undefined && acceptable.test(incoming) ? incoming : crypto.randomUUID()
 
-/**
- * Answers built with their `x-request-id` header already (the cached reads' path), which the server then
- * leaves alone: setting a header on a finished Response was 10 % of the gateway's CPU on a cached read.
- */
-const answersWithId = new WeakSet<Response>()
-
-/** `response`, built with the request's id among its headers. */
-export const carriesRequestId = (response: Response) => {
-  answersWithId.add(response)
-  return response
-}
-
-/** `response` with the request's id among its headers, set now unless it was built with it. */
-export const tagRequestId = (response: Response, id: string) => {
-  if (!answersWithId.has(response)) response.headers.set(requestIdHeader, id)
-  return response
-}
-
 /** Runs `effect` for request `id`: passed on with its calls, and on each of its log lines. */
 export const withRequestId =
   (id: string) =>

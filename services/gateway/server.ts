@@ -1,7 +1,7 @@
 /** The gateway's listening socket: Bun.serve on GATEWAY_HTTP_PORT running the hono app; closed with its scope. */
 import { Effect, Layer } from "effect"
 import { httpPort, serviceBind } from "../../src/config.ts"
-import { requestIdFrom, requestIdHeader, tagRequestId } from "../../src/request-id.ts"
+import { requestIdFrom, requestIdHeader } from "../../src/request-id.ts"
 import { makeGatewayApp } from "./app.ts"
 
 /** Largest request body the API accepts; every JSON body of the contract is far smaller. */
@@ -23,11 +23,7 @@ export const GatewayServerLive = Layer.scopedDiscard(
           fetch: (request, server) => {
             const requestId = requestIdFrom(request.headers.get(requestIdHeader))
             peer ??= (asked) => server.requestIP(asked)?.address ?? "unknown"
-            const answer = app.fetch(request, peer, requestId)
-            // Every answer names the request it answers (src/request-id.ts).
-            return answer instanceof Promise
-              ? answer.then((response) => tagRequestId(response, requestId))
-              : tagRequestId(answer, requestId)
+            return app.fetch(request, peer, requestId)
           },
         }),
       ),
