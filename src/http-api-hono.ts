@@ -241,8 +241,11 @@ export interface MountOptions<R, Provides, Env extends HonoEnv = HonoEnv> {
    * for a request id (undefined when it has none, a cache miss): the app may answer such a URL before hono
    * routes it again. Routing is a pure function of the URL, and a shop front asks the same few again and again.
    */
-  readonly shortcutsByUrl?: Map<string, (requestId: string | undefined) => Response | undefined>
+  readonly shortcutsByUrl?: Map<string, ShortcutByUrl>
 }
+
+/** A remembered URL's answer from its endpoint's shortcut, for a request id; undefined when it has none. */
+export type ShortcutByUrl = (requestId: string | undefined) => Response | undefined
 
 /** Adds a hono route for every endpoint of `api`. Fails at start-up when an endpoint has no handler. */
 export const mount = <

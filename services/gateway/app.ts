@@ -6,7 +6,7 @@ import { Effect, Runtime } from "effect"
 import { Hono } from "hono"
 import { json, makeHealthRoutes, retryAfterOf } from "../../src/http.ts"
 import { makeRouteIndex } from "../../src/allowed-methods.ts"
-import { mount } from "../../src/http-api-hono.ts"
+import { mount, type ShortcutByUrl } from "../../src/http-api-hono.ts"
 import { requestIdHeader } from "../../src/request-id.ts"
 import { httpRecorder, rateLimited } from "../../src/metrics.ts"
 import { type RedisClient, redisReady } from "../../src/redis.ts"
@@ -75,7 +75,7 @@ export const makeGatewayApp = Effect.gen(function* () {
   app.get("/docs", () => new Response(docs, { headers: { "content-type": "text/html; charset=utf-8" } }))
   app.get(docsScriptPath, async (c) => docsScriptResponse(await runPromise(docsScript), c.req.raw))
 
-  const shortcutsByUrl = new Map<string, (requestId: string | undefined) => Response | undefined>()
+  const shortcutsByUrl = new Map<string, ShortcutByUrl>()
   mount(app, GatewayApi, {
     shortcutsByUrl,
     runtime,
@@ -115,9 +115,6 @@ export const makeGatewayApp = Effect.gen(function* () {
     return json(refusal, 429, retryAfterOf(refusal))
   }
 
-  // The rate limit runs before hono rather than as its middleware: a route with one handler and no
-  // middleware is answered by hono synchronously, while any middleware puts every request through an
-  // async chain (a cached read then costs two promises more).
   const tagged = (response: Response, requestId: string) => {
     response.headers.set(requestIdHeader, requestId)
     return response
@@ -128,15 +125,17 @@ export const makeGatewayApp = Effect.gen(function* () {
       ? answer.then((response) => tagged(response, requestId))
       : tagged(answer, requestId)
   }
-  type Known = ((requestId: string | undefined) => Response | undefined) | undefined
-  const allowed = (request: Request, requestId: string, known: Known, decided: RateDecision) => {
+  const allowed = (request: Request, requestId: string, known: ShortcutByUrl | undefined, decided: RateDecision) => {
     if (!decided.allowed) return tagged(refuse(request.method, decided), requestId)
     return known?.(requestId) ?? throughHono(request, requestId)
   }
+  // The rate limit runs before hono rather than as its middleware: a route with one handler and no
+  // middleware is answered by hono synchronously, while any middleware puts every request through an
+  // async chain (a cached read then costs two promises more).
   const fetch: GatewayApp["fetch"] = (request, peer, requestId) => {
     // A cached read of a URL hono has routed before is answered without routing it again (and is never
     // one of the unlimited paths, so its path need not be cut out of the URL).
-    const known: Known = request.method === "GET" ? shortcutsByUrl.get(request.url) : undefined
+    const known = request.method === "GET" ? shortcutsByUrl.get(request.url) : undefined
     if (known === undefined && unlimited.has(pathOf(request.url))) return throughHono(request, requestId)
     const decision = limiter.decide(limiter.keyOf(request, peer))
     return decision instanceof Promise

@@ -9,8 +9,8 @@
  * its limit by at most a tenth of its burst per gateway replica, and a caller under a burst of 10 is
  * checked in Redis request by request. (The lease was capped at 50 tokens; a client sending tens of
  * thousands of requests a second under a limit that allows them then cost a Redis call every 50, 12 % of
- * the gateway's CPU. A tenth of the burst is the bound that matters.) When Redis does not answer, requests pass (the limiter protects
- * the mesh; it must not become the outage) and the failure is logged.
+ * the gateway's CPU. A tenth of the burst is the bound that matters.) When Redis does not answer,
+ * requests pass (the limiter protects the mesh; it must not become the outage) and the failure is logged.
  */
 import { Effect, Runtime } from "effect"
 import { createHash } from "node:crypto"
