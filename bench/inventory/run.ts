@@ -13,7 +13,9 @@
  *
  * After every case the invariant is checked on that case's SKUs — booked (restocks) = available +
  * reserved + committed, nothing negative — and the reserved units must equal the successes counted;
- * any break exits non-zero. Writes its table to bench/RESULTS.md ("## Inventory contention").
+ * any break exits non-zero. Each case's CPU per reservation is read from /proc (this process, the service
+ * of (c), PostgreSQL, Kafka). Writes its table to bench/RESULTS.md ("## Inventory contention"); the last
+ * line is a one-line JSON summary of the hot SKU at 256 clients.
  *
  *   bun run bench/inventory/run.ts [--seconds=5] [--clients=1,16,64,256] [--modes=optimistic,writer,rpc,rpc-batched,pessimistic,atomic]
  *                                  [--targets=hot,many] [--pool=256] [--no-write] [--no-pgbench]
@@ -44,6 +46,7 @@ import { StockRepository } from "../../services/inventory/repository.ts"
 import { StockWriter } from "../../services/inventory/stock-writer.ts"
 import { makeOptimisticReserve } from "./optimistic.ts"
 import { databaseUrlFor } from "../../test/support/postgres.ts"
+import { cpuMsPer, cpuSeconds } from "../load/process-cpu.ts"
 
 // --- options -------------------------------------------------------------------------------------
 
@@ -110,6 +113,14 @@ interface CaseResult {
   readonly p99: number
   readonly retriesPerSuccess: number | undefined
   readonly failures: Record<string, number>
+  /** CPU µs per successful reservation: this process, the service (c), PostgreSQL, Kafka, and all of them. */
+  readonly cpuMicros: {
+    readonly bench: number
+    readonly service: number
+    readonly postgres: number
+    readonly kafka: number
+    readonly all: number
+  }
 }
 
 const percentile = (sorted: ReadonlyArray<number>, p: number) =>
@@ -208,7 +219,17 @@ const reservedOf = Effect.fn(function* (skus: ReadonlyArray<Sku>) {
 
 class InvariantBroken extends Error {}
 
-const runCase = (mode: Mode, target: Target, clients: number, client: RpcReserve | undefined) =>
+/** The service's process when (c) runs, for its CPU. */
+const measured = (mode: Mode, service: Subprocess | undefined) =>
+  new Map(service === undefined || (mode !== "rpc" && mode !== "rpc-batched") ? [] : [["service", service.pid]])
+
+const runCase = (
+  mode: Mode,
+  target: Target,
+  clients: number,
+  client: RpcReserve | undefined,
+  service: Subprocess | undefined,
+) =>
   Effect.gen(function* () {
     const repository = yield* StockRepository
     const prefix = `bench-${mode}-${target}-${clients}-${crypto.randomUUID().slice(0, 8)}`
@@ -227,6 +248,7 @@ const runCase = (mode: Mode, target: Target, clients: number, client: RpcReserve
     const latencies: Array<number> = []
     const failures: Record<string, number> = {}
     let successes = 0
+    const cpuBefore = cpuSeconds(measured(mode, service))
     const started = performance.now()
     const deadline = started + seconds * 1000
     const reserver = Effect.gen(function* () {
@@ -244,6 +266,8 @@ const runCase = (mode: Mode, target: Target, clients: number, client: RpcReserve
       discard: true,
     })
     const elapsed = (performance.now() - started) / 1000
+    const cpu = cpuMsPer(cpuBefore, cpuSeconds(measured(mode, service)), successes)
+    const micros = (name: string) => Math.round((cpu[name] ?? 0) * 1000)
     const retriesAfter =
       mode === "rpc" || mode === "rpc-batched"
         ? yield* Effect.promise(childRetries)
@@ -275,6 +299,13 @@ const runCase = (mode: Mode, target: Target, clients: number, client: RpcReserve
             ? Number.NaN
             : (retriesAfter - retriesBefore) / successes,
       failures,
+      cpuMicros: {
+        bench: micros("loadgen"),
+        service: micros("service"),
+        postgres: micros("postgres"),
+        kafka: micros("kafka"),
+        all: micros("loadgen") + micros("mesh"),
+      },
     }
     console.log(formatRow(result))
     return result
@@ -369,11 +400,11 @@ const formatRow = (r: CaseResult) =>
     Object.entries(r.failures)
       .map(([tag, n]) => `${tag} ${n}`)
       .join(", ") || "0"
-  } |`
+  } | ${r.cpuMicros.bench} / ${r.cpuMicros.service} / ${r.cpuMicros.postgres} / ${r.cpuMicros.kafka} / ${r.cpuMicros.all} |`
 
 const header = [
-  "| path | target | clients | reservations/s | p50 ms | p99 ms | conflict retries / success | failures |",
-  "|---|---|---:|---:|---:|---:|---:|---|",
+  "| path | target | clients | reservations/s | p50 ms | p99 ms | conflict retries / success | failures | CPU µs per reservation: bench / service / PostgreSQL / Kafka / all |",
+  "|---|---|---:|---:|---:|---:|---:|---|---|",
 ]
 
 const writeSection = async (body: string) => {
@@ -438,7 +469,7 @@ const main = async () => {
                   )
         }
         for (const clients of clientCounts) {
-          results.push(await runtime.runPromise(runCase(mode, target, clients, client)))
+          results.push(await runtime.runPromise(runCase(mode, target, clients, client, service)))
         }
       }
     }
@@ -456,9 +487,13 @@ const main = async () => {
 
   const at = (mode: Mode) => results.find((r) => r.mode === mode && r.target === "hot" && r.clients === 256)
   const atomic = at("atomic")
-  const ratio = (mode: Mode) => {
+  const ratioOf = (mode: Mode) => {
     const r = at(mode)
-    return r === undefined || atomic === undefined ? "–" : `${(r.perSecond / atomic.perSecond).toFixed(2)}×`
+    return r === undefined || atomic === undefined ? undefined : Number((r.perSecond / atomic.perSecond).toFixed(2))
+  }
+  const ratio = (mode: Mode) => {
+    const value = ratioOf(mode)
+    return value === undefined ? "–" : `${value.toFixed(2)}×`
   }
   const meets = (mode: Mode) => {
     const r = at(mode)
@@ -474,7 +509,9 @@ const main = async () => {
     `${loadAtStart} at the start, ${loadAverage()} at the end. Absolute figures are noisy; compare within the table.`,
     "(a)–(c) make a whole reservation (stock row + reservation row + movement row; (c) also its outbox event);",
     "(d) and (e) only move the unit from available to reserved. After every case the ledger invariant and",
-    "reserved = successes were checked on the case's SKUs: no case broke them.",
+    "reserved = successes were checked on the case's SKUs: no case broke them. CPU per reservation is read from",
+    '/proc over each case\'s timed seconds: "bench" is this process (all of the work of (a), (b), (d), (e) outside',
+    'PostgreSQL; the callers\' side of (c)), "service" the inventory process of (c), "all" includes the other servers.',
     "",
     ...header,
     ...results.map(formatRow),
@@ -488,6 +525,26 @@ const main = async () => {
   const body = lines.join("\n")
   console.log(`\n${body}`)
   if (writeResults) await writeSection(body)
+  const perSecond = (mode: Mode) => (at(mode) === undefined ? undefined : Math.round(at(mode)?.perSecond ?? 0))
+  console.log(
+    JSON.stringify({
+      bench: "inventory",
+      seconds,
+      hotSku256: {
+        atomicPerSecond: perSecond("atomic"),
+        writerPerSecond: perSecond("writer"),
+        rpcPerSecond: perSecond("rpc"),
+        rpcBatchedPerSecond: perSecond("rpc-batched"),
+        writerVsAtomic: ratioOf("writer"),
+        rpcVsAtomic: ratioOf("rpc"),
+        rpcBatchedVsAtomic: ratioOf("rpc-batched"),
+        cpuMicrosPerReservation: Object.fromEntries(
+          results.filter((r) => r.target === "hot" && r.clients === 256).map((r) => [r.mode, r.cpuMicros]),
+        ),
+      },
+      invariantsHeld: true,
+    }),
+  )
 }
 
 main().then(
