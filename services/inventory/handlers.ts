@@ -15,11 +15,9 @@ export const InventoryHandlers = InventoryRpcs.toLayer(
       Reserve: (request) => writer.reserve(request),
       Release: ({ reservationId }) => writer.release(reservationId),
       Commit: ({ reservationId }) => writer.commit(reservationId),
-      // Handed to the writer side by side, so a batch call's items join one batch of the writer.
-      ReserveMany: ({ requests }) =>
-        Effect.forEach(requests, (request) => Effect.either(writer.reserve(request)), { concurrency: "unbounded" }),
-      CommitMany: ({ reservationIds }) =>
-        Effect.forEach(reservationIds, (id) => Effect.either(writer.commit(id)), { concurrency: "unbounded" }),
+      // Handed to the writer together, so a batch call's items join one batch of the writer.
+      ReserveMany: ({ requests }) => writer.reserveAll(requests),
+      CommitMany: ({ reservationIds }) => writer.commitAll(reservationIds),
       Restock: (request) => writer.restock(request),
       Adjust: (request) => writer.adjust(request),
       GetStock: ({ sku }) => repository.getStock(sku),
