@@ -5,6 +5,8 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test"
 import { Redis } from "ioredis"
+import { createHash } from "node:crypto"
+import { connect, type Socket } from "node:net"
 import { type ServiceProcess, startService } from "../support/service-process.ts"
 
 let gateway: ServiceProcess
@@ -66,6 +68,63 @@ test("a busy caller is served from leased tokens, and still gets exactly its bur
     await leasing.stop()
   }
 }, 30_000)
+
+test("the concurrent requests of a caller without a lease share one call to Redis", async () => {
+  // Burst 1000: a call to Redis leases 100 tokens. Fifty requests at once spend one lease between them
+  // (the first asks Redis; the others wait for its answer and spend the tokens it brings), so the bucket in
+  // Redis loses 100 tokens, not 100 for every request that found no lease. The fifty are written on fifty
+  // connections opened beforehand, in one go, so the gateway reads them before Redis can answer the first.
+  const sharing = await startService("gateway", {
+    GATEWAY_RATE_LIMIT_BURST: "1000",
+    GATEWAY_RATE_LIMIT_PER_SECOND: "0.01",
+  })
+  const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379")
+  try {
+    const authorization = `Bearer shared-${crypto.randomUUID()}`
+    const statuses = await atOnce(
+      sharing.httpPort,
+      `GET /docs HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${authorization}\r\n\r\n`,
+      50,
+    )
+    expect(statuses).toEqual(Array.from({ length: 50 }, () => 200))
+    const bucket = `gateway:rate:token:${createHash("sha256").update(authorization).digest("base64url").slice(0, 22)}`
+    expect(Math.floor(Number(await redis.hget(bucket, "tokens")))).toBe(900)
+  } finally {
+    redis.disconnect()
+    await sharing.stop()
+  }
+}, 30_000)
+
+/** Opens `count` connections, then writes `request` on each in one loop; answers each response's status. */
+const atOnce = async (port: number, request: string, count: number) => {
+  const sockets = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<Socket>((resolve, reject) => {
+          const socket = connect(port, "127.0.0.1", () => resolve(socket))
+          socket.on("error", reject)
+        }),
+    ),
+  )
+  const answers = sockets.map(
+    (socket) =>
+      new Promise<number>((resolve) => {
+        let received = ""
+        socket.setEncoding("latin1")
+        socket.on("data", (chunk: string) => {
+          received += chunk
+          const status = /^HTTP\/1\.1 (\d{3})/.exec(received)
+          if (status !== null) {
+            socket.destroy()
+            resolve(Number(status[1]))
+          }
+        })
+      }),
+  )
+  for (const socket of sockets) socket.write(request)
+  return Promise.all(answers)
+}
 
 test("behind a trusted proxy a caller is limited by its X-Forwarded-For address; elsewhere the header is ignored", async () => {
   const proxied = await startService("gateway", {
