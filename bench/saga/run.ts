@@ -4,9 +4,11 @@
  * model), with the real PostgreSQL saga log and runner. No services, no network hops: what is measured
  * is the engine's own cost per saga.
  *
- *   bun run bench/saga/run.ts [rates = 100,200,300] [seconds = 5] [--noop]
+ *   bun run bench/saga/run.ts [rates = 100,200,300] [seconds = 5] [--noop] [--beat=<ms>]
  *
  * `--noop` makes the steps do nothing, so what is left is the engine's own cost (the log's writes).
+ * `--beat=100` takes each step on a beat as the order service does (`SAGA_STEP_BEAT_MS`, 100 there); without
+ * it every saga steps on as soon as it can.
  * Per rate: sagas completed per second, time from creation to completion (p50/p99), CPU ms per saga of
  * this process (Bun: engine, log, runner, the steps' SQL client) and of PostgreSQL, and SQL statements
  * per saga (pg_stat_statements; the step INSERTs are 5 of them). The last line is a one-line JSON summary.
@@ -27,6 +29,7 @@ import { statementCounts, statementsAvailable } from "../load/statements.ts"
 
 const positionals = process.argv.slice(2).filter((arg) => !arg.startsWith("--"))
 const noop = process.argv.includes("--noop")
+const beatMillis = Number(process.argv.find((arg) => arg.startsWith("--beat="))?.split("=")[1] ?? 0)
 const rates = (positionals[0] ?? "100,200,300").split(",").map(Number)
 const seconds = Number(positionals[1] ?? 5)
 const service = "saga_bench"
@@ -59,6 +62,7 @@ class BenchRunner extends Effect.Service<BenchRunner>()("bench/SagaRunner", {
     lease: "30 seconds",
     recoveryInterval: "1 hour",
     maxQueueSeconds: Number.POSITIVE_INFINITY,
+    stepBeatMillis: beatMillis,
     ...(process.env.BENCH_FIXED_CONCURRENCY === undefined
       ? {}
       : {
@@ -159,7 +163,7 @@ try {
     console.log(JSON.stringify(result))
     results.push(result)
   }
-  console.log(JSON.stringify({ bench: "saga-engine", seconds, steps: steps.length, noop, results }))
+  console.log(JSON.stringify({ bench: "saga-engine", seconds, steps: steps.length, noop, beatMillis, results }))
 } finally {
   await Promise.all([stats.close(), sagas.close()])
   await runtime.dispose()
