@@ -64,6 +64,8 @@ const runPgbench = !process.argv.includes("--no-pgbench")
 const profileService = flag("profile-service")
 
 type Mode = "optimistic" | "writer" | "rpc" | "rpc-batched" | "pessimistic" | "atomic"
+/** The cases (c) and (c′): through the service as a child process. */
+const overRpc = (mode: Mode) => mode === "rpc" || mode === "rpc-batched"
 type Target = "hot" | "many"
 
 const modeLabel: Record<Mode, string> = {
@@ -221,7 +223,7 @@ class InvariantBroken extends Error {}
 
 /** The service's process when (c) runs, for its CPU. */
 const measured = (mode: Mode, service: Subprocess | undefined) =>
-  new Map(service === undefined || (mode !== "rpc" && mode !== "rpc-batched") ? [] : [["service", service.pid]])
+  new Map(service === undefined || !overRpc(mode) ? [] : [["service", service.pid]])
 
 const runCase = (
   mode: Mode,
@@ -241,10 +243,9 @@ const runCase = (
       concurrency: "unbounded",
       discard: true,
     })
-    const retriesBefore =
-      mode === "rpc" || mode === "rpc-batched"
-        ? yield* Effect.promise(childRetries)
-        : yield* Effect.promise(() => counterValue(mode))
+    const retriesBefore = overRpc(mode)
+      ? yield* Effect.promise(childRetries)
+      : yield* Effect.promise(() => counterValue(mode))
     const latencies: Array<number> = []
     const failures: Record<string, number> = {}
     let successes = 0
@@ -268,10 +269,9 @@ const runCase = (
     const elapsed = (performance.now() - started) / 1000
     const cpu = cpuMsPer(cpuBefore, cpuSeconds(measured(mode, service)), successes)
     const micros = (name: string) => Math.round((cpu[name] ?? 0) * 1000)
-    const retriesAfter =
-      mode === "rpc" || mode === "rpc-batched"
-        ? yield* Effect.promise(childRetries)
-        : yield* Effect.promise(() => counterValue(mode))
+    const retriesAfter = overRpc(mode)
+      ? yield* Effect.promise(childRetries)
+      : yield* Effect.promise(() => counterValue(mode))
 
     // The invariant, and that every success (and nothing else) holds exactly one unit.
     const violations = yield* repository.auditLedger(skus)
@@ -444,7 +444,7 @@ const main = async () => {
     for (const target of targets) {
       for (const mode of modes) {
         let client: RpcReserve | undefined
-        if (mode === "rpc" || mode === "rpc-batched") {
+        if (overRpc(mode)) {
           if (service === undefined) {
             // The relay of the child would otherwise spend the run publishing earlier cases' backlog.
             await runtime.runPromise(
@@ -525,7 +525,10 @@ const main = async () => {
   const body = lines.join("\n")
   console.log(`\n${body}`)
   if (writeResults) await writeSection(body)
-  const perSecond = (mode: Mode) => (at(mode) === undefined ? undefined : Math.round(at(mode)?.perSecond ?? 0))
+  const perSecond = (mode: Mode) => {
+    const r = at(mode)
+    return r === undefined ? undefined : Math.round(r.perSecond)
+  }
   console.log(
     JSON.stringify({
       bench: "inventory",

@@ -225,9 +225,10 @@ export const makeStockWriter = (options: StockWriterOptions = {}) =>
       ),
     )
 
-    const submit = <A, E>(make: (done: Deferred.Deferred<A, E>) => Pending) =>
+    /** One operation queued, built by `make` around the Deferred its caller waits on; its outcome. */
+    const submit = <I, A, E>(item: I, make: (item: I, done: Deferred.Deferred<A, E>) => Pending) =>
       Effect.flatMap(Deferred.make<A, E>(), (done) =>
-        Effect.zipRight(Queue.offer(queue, make(done)), Deferred.await(done)),
+        Effect.zipRight(Queue.offer(queue, make(item, done)), Deferred.await(done)),
       )
 
     /**
@@ -260,38 +261,33 @@ export const makeStockWriter = (options: StockWriterOptions = {}) =>
         reservationId: ReservationId,
         done: Deferred.Deferred<Reservation, ReservationNotFound | ReservationNotActive | ConcurrencyConflict>,
       ): Pending => ({ _tag: "Release", reservationId, expiry, done })
+    const restockOf = (request: RestockRequest, done: Deferred.Deferred<StockItem, ConcurrencyConflict>): Pending => ({
+      _tag: "Restock",
+      request,
+      done,
+    })
+    const adjustOf = (
+      request: AdjustRequest,
+      done: Deferred.Deferred<StockItem, UnknownSku | InvalidAdjustment | ConcurrencyConflict>,
+    ): Pending => ({ _tag: "Adjust", request, done })
 
     // The per-reservation operations carry no span of their own (`Effect.fn`'s span and stack capture cost
     // ~4 µs a call; bench/RESULTS.md, "The hot SKU over RPC"); their batch has one, `Inventory.writeBatch`.
     return {
-      reserve: (request: ReserveRequest) =>
-        submit<Reservation, InsufficientStock | UnknownSku | ConcurrencyConflict>((done) => reserveOf(request, done)),
+      reserve: (request: ReserveRequest) => submit(request, reserveOf),
       /** Each request's reservation or refusal, in order: a refusal fails only its own request. */
       reserveAll: (requests: ReadonlyArray<ReserveRequest>) => submitAll(requests, reserveOf),
-      release: (reservationId: ReservationId) =>
-        submit<Reservation, ReservationNotFound | ReservationNotActive | ConcurrencyConflict>((done) =>
-          releaseOf(false)(reservationId, done),
-        ),
+      release: (reservationId: ReservationId) => submit(reservationId, releaseOf(false)),
       /** The sweeper's release: only a live reservation past its expiry is released; anything else is left as is. */
-      expire: (reservationId: ReservationId) =>
-        submit<Reservation, ReservationNotFound | ReservationNotActive | ConcurrencyConflict>((done) =>
-          releaseOf(true)(reservationId, done),
-        ),
-      commit: (reservationId: ReservationId) =>
-        submit<Reservation, ReservationNotFound | ReservationNotActive | ConcurrencyConflict>((done) =>
-          commitOf(reservationId, done),
-        ),
+      expire: (reservationId: ReservationId) => submit(reservationId, releaseOf(true)),
+      commit: (reservationId: ReservationId) => submit(reservationId, commitOf),
       /** Each reservation's commit or refusal, in order. */
       commitAll: (reservationIds: ReadonlyArray<ReservationId>) => submitAll(reservationIds, commitOf),
       restock: Effect.fn("Inventory.restock")(function* (request: RestockRequest) {
-        return yield* submit<StockItem, ConcurrencyConflict>((done) => ({ _tag: "Restock", request, done }))
+        return yield* submit(request, restockOf)
       }),
       adjust: Effect.fn("Inventory.adjust")(function* (request: AdjustRequest) {
-        return yield* submit<StockItem, UnknownSku | InvalidAdjustment | ConcurrencyConflict>((done) => ({
-          _tag: "Adjust",
-          request,
-          done,
-        }))
+        return yield* submit(request, adjustOf)
       }),
       /** Operations waiting for the worker. */
       pending: Queue.size(queue),
